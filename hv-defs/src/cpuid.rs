@@ -1,0 +1,1 @@
+//! Microsoft hypervisor CPUID leaves (TLFS 2.4).

@@ -1,0 +1,1 @@
+//! Guest OS identity (TLFS 2.6).

@@ -1,0 +1,1 @@
+//! Virtual MMU: TLB flush hypercall inputs (TLFS 9).

@@ -1,0 +1,1 @@
+//! Synthetic MSRs (TLFS appendix C).

@@ -1,0 +1,1 @@
+//! Nested virtualization: enlightened VMCS, reenlightenment, nested flushes (TLFS 16).

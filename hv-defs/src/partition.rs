@@ -1,0 +1,1 @@
+//! Partition properties: privilege flags and the crash enlightenment (TLFS 4).

@@ -1,0 +1,1 @@
+//! The VMBus protocol: channel messages, ring buffers and packets.

@@ -1,0 +1,1 @@
+//! Virtual Secure Mode: VTLs, VSM registers and hypercalls (TLFS 15).

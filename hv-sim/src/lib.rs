@@ -1,0 +1,1 @@
+//! A model of the Hyper-V host (placeholder until the machine lands).

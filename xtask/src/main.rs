@@ -1,0 +1,37 @@
+//! Build, run and test automation: `cargo xtask <command>`.
+//!
+//! * `cargo xtask test`: every check the project has (what CI runs).
+//! * `cargo xtask setup`: install what a fresh machine lacks (`ci/setup.sh`).
+
+mod cmd;
+mod test;
+
+use std::process::ExitCode;
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <command>\n\
+     \n\
+     commands:\n  \
+       test    run every check: fmt, clippy, host tests, Miri, docs, target builds\n  \
+       setup   install the packages and rustup targets a fresh machine lacks\n"
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        Some("setup") => cmd::setup(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{}", usage())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
