@@ -527,8 +527,8 @@ const _: () = assert!(offset_of!(VmbusGpadlHeader, range_count) == 18);
 pub struct VmbusGpadlBody {
     /// [`VmbusMessageType::GPADL_BODY`].
     pub header: VmbusMessageHeader,
-    /// Message number (Linux `msgnumber` and QEMU `message_number`, neither reads nor
-    /// writes it; OpenVMM calls it `rsvd`). Zero.
+    /// Message number (Linux `msgnumber`, QEMU `message_number`; Linux leaves it zero in
+    /// its zeroed buffers, OpenVMM names it `rsvd`). Zero.
     pub message_number: u32,
     /// The GPADL id of the header message.
     pub gpadl: u32,
@@ -647,8 +647,9 @@ channel_message!(VmbusInitiateContact2, INITIATE_CONTACT, 56);
 /// `VERSION_RESPONSE`: the host's answer to an initiate contact (Linux `hyperv.h`
 /// `vmbus_channel_version_response`; OpenVMM `VersionResponse`).
 ///
-/// QEMU, which offers at most 4.0, sends only the first two body bytes (a 12-byte message
-/// with C padding); the connection id is meaningful from 5.0 on.
+/// QEMU, which offers at most 4.0, declares only the first two body bytes (a 12-byte
+/// structure with C padding), so a receiver must accept a shorter message before 5.0; the
+/// connection id is meaningful from 5.0 on.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct VmbusVersionResponse {
@@ -660,8 +661,8 @@ pub struct VmbusVersionResponse {
     pub connection_state: VmbusConnectionState,
     /// Zero.
     pub padding: u16,
-    /// From 5.0: the connection id of every later guest message (OpenVMM: for a rejected
-    /// version, the version the host would take).
+    /// From 5.0: the connection id of every later guest message (OpenVMM names the field
+    /// `selected_version_or_connection_id`: it may carry a version instead).
     pub message_connection_id: u32,
 }
 
