@@ -220,45 +220,52 @@ impl HvSynicSversion {
     pub const RESERVED_MASK: u64 = 0xFFFF_FFFF_0000_0000;
 }
 
-/// Defines the SIMP and SIEFP register types, which share one layout (TLFS 11.8.3, 11.8.4).
-macro_rules! synic_page_register {
-    ($(#[$meta:meta])* $name:ident, $page:literal) => {
-        $(#[$meta])*
-        #[bitfield(u64)]
-        #[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
-        pub struct $name {
-            #[doc = concat!("Enable the ", $page, " overlay, bit 0.")]
-            pub enable: bool,
-            /// RsvdP, bits 11:1: preserve on write.
-            #[bits(11)]
-            _rsvdp: u16,
-            #[doc = concat!("GPA page number of the ", $page, ", bits 63:12 (the address's low 12 bits are zero).")]
-            #[bits(52)]
-            pub base_gpfn: u64,
-        }
-
-        impl $name {
-            /// Mask of the RsvdP bits 11:1.
-            pub const RESERVED_MASK: u64 = 0x0000_0000_0000_0FFE;
-
-            /// Largest page number the 52-bit field can hold.
-            pub const MAX_GPFN: HvGpaPageNumber = (1 << 52) - 1;
-        }
-    };
+/// Contents of the SIMP MSR: the synthetic interrupt message page (TLFS 11.8.4).
+///
+/// Zero at VP creation and reset, so the SIM page starts disabled.
+#[bitfield(u64)]
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
+pub struct HvSynicSimp {
+    /// Enable the SIM page overlay, bit 0.
+    pub enable: bool,
+    /// RsvdP, bits 11:1: preserve on write.
+    #[bits(11)]
+    _rsvdp: u16,
+    /// GPA page number of the SIM page, bits 63:12 (the address's low 12 bits are zero).
+    #[bits(52)]
+    pub base_gpfn: u64,
 }
 
-synic_page_register! {
-    /// Contents of the SIMP MSR: the synthetic interrupt message page (TLFS 11.8.4).
-    ///
-    /// Zero at VP creation and reset, so the SIM page starts disabled.
-    HvSynicSimp, "SIM page"
+impl HvSynicSimp {
+    /// Mask of the RsvdP bits 11:1 (TLFS 11.8.4).
+    pub const RESERVED_MASK: u64 = 0x0000_0000_0000_0FFE;
+
+    /// Largest page number the 52-bit field can hold.
+    pub const MAX_GPFN: HvGpaPageNumber = (1 << 52) - 1;
 }
 
-synic_page_register! {
-    /// Contents of the SIEFP MSR: the synthetic interrupt event flags page (TLFS 11.8.3).
-    ///
-    /// Zero at VP creation and reset, so the SIEF page starts disabled.
-    HvSynicSiefp, "SIEF page"
+/// Contents of the SIEFP MSR: the synthetic interrupt event flags page (TLFS 11.8.3).
+///
+/// Zero at VP creation and reset, so the SIEF page starts disabled.
+#[bitfield(u64)]
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
+pub struct HvSynicSiefp {
+    /// Enable the SIEF page overlay, bit 0.
+    pub enable: bool,
+    /// RsvdP, bits 11:1: preserve on write.
+    #[bits(11)]
+    _rsvdp: u16,
+    /// GPA page number of the SIEF page, bits 63:12 (the address's low 12 bits are zero).
+    #[bits(52)]
+    pub base_gpfn: u64,
+}
+
+impl HvSynicSiefp {
+    /// Mask of the RsvdP bits 11:1 (TLFS 11.8.3).
+    pub const RESERVED_MASK: u64 = 0x0000_0000_0000_0FFE;
+
+    /// Largest page number the 52-bit field can hold.
+    pub const MAX_GPFN: HvGpaPageNumber = (1 << 52) - 1;
 }
 
 /// The value to write to the EOM MSR: all bits are RsvdZ and any write is the trigger
