@@ -128,10 +128,9 @@ impl fmt::Display for HvSynicError {
                 "message type {:#x} cannot be posted by a guest",
                 message_type.get()
             ),
-            Self::EventFlagOutOfRange(flag) => write!(
-                f,
-                "event flag {flag} is not below {HV_EVENT_FLAGS_COUNT}"
-            ),
+            Self::EventFlagOutOfRange(flag) => {
+                write!(f, "event flag {flag} is not below {HV_EVENT_FLAGS_COUNT}")
+            }
             Self::MonitorTriggerOutOfRange { group, trigger } => write!(
                 f,
                 "monitor trigger {group}/{trigger} is outside {HV_MONITOR_TRIGGER_GROUP_COUNT} groups of {HV_MONITOR_TRIGGERS_PER_GROUP}"
