@@ -330,8 +330,9 @@ open_enum! {
     ///
     /// Types with [`HV_MESSAGE_TYPE_HYPERVISOR_MASK`] set are sent only by the hypervisor.
     /// Names follow the TLFS spelling, with `HvMessageTimerExpired` normalised to the
-    /// `HvMessageType` prefix. The TLFS 6.0 values 0x8001_0005 and 0x8001_0006 are kept as
-    /// the TLFS names them; the later sources disagree about them (see the crate's report).
+    /// `HvMessageType` prefix. 0x8001_0005 and 0x8001_0006 keep their TLFS 6.0 names: Linux
+    /// `hvgdk_mini.h` calls 0x8001_0006 `HVMSG_X64_IOMMU_PRQ` while OpenVMM `hvdef` calls
+    /// 0x8001_0005 `HvMessageTypeX64IommuPrq`, so the later sources disagree with each other.
     pub struct HvMessageType(u32) {
         /// The slot is empty (TLFS 11.10.2).
         HvMessageTypeNone = 0x0000_0000,
