@@ -448,11 +448,11 @@ impl HvCallInfo {
         }
     }
 
-    const fn fast(self) -> Self {
+    const fn fast_form(self) -> Self {
         Self { fast: true, ..self }
     }
 
-    const fn xmm(self) -> Self {
+    const fn xmm_form(self) -> Self {
         Self {
             fast: true,
             xmm_fast_input: true,
@@ -497,28 +497,30 @@ pub static HV_CALL_INFO: &[HvCallInfo] = {
     use HvCaller::{Any, Parent, ParentOrRoot, Root};
     &[
         I::simple(C::HvCallSwitchVirtualAddressSpace)
-            .fast()
+            .fast_form()
             .by(Any)
             .needs(P::UseHypercallForAddressSpaceSwitch),
         I::simple(C::HvCallFlushVirtualAddressSpace)
-            .xmm()
+            .xmm_form()
             .by(Any)
             .needs(P::UseHypercallForLocalOrRemoteFlush),
         I::rep(C::HvCallFlushVirtualAddressList)
-            .xmm()
+            .xmm_form()
             .by(Any)
             .needs(P::UseHypercallForLocalOrRemoteFlush),
         I::simple(C::HvCallGetLogicalProcessorRunTime)
             .by(Any)
             .needs(P::CpuManagement),
         I::simple(C::HvCallNotifyLongSpinWait)
-            .fast()
+            .fast_form()
             .by(Any)
             .needs(P::UseHypercallForLongSpinWait),
         I::simple(C::HvCallParkedVirtualProcessors)
             .by(Any)
             .needs(P::CpuManagement),
-        I::simple(C::HvCallSendSyntheticClusterIpi).fast().by(Any),
+        I::simple(C::HvCallSendSyntheticClusterIpi)
+            .fast_form()
+            .by(Any),
         I::rep(C::HvCallModifyVtlProtectionMask).by(Any),
         I::simple(C::HvCallEnablePartitionVtl).by(Any),
         I::simple(C::HvCallDisablePartitionVtl).by(Any),
@@ -527,23 +529,25 @@ pub static HV_CALL_INFO: &[HvCallInfo] = {
         I::simple(C::HvCallVtlCall).by(Any),
         I::simple(C::HvCallVtlReturn).by(Any),
         I::simple(C::HvCallFlushVirtualAddressSpaceEx)
-            .xmm()
+            .xmm_form()
             .var_header()
             .by(Any),
         I::rep(C::HvCallFlushVirtualAddressListEx)
-            .xmm()
+            .xmm_form()
             .var_header()
             .by(Any),
         I::simple(C::HvCallSendSyntheticClusterIpiEx)
-            .xmm()
+            .xmm_form()
             .var_header()
             .by(Any),
         I::simple(C::HvCallCreatePartition)
             .by(Any)
             .needs(P::CreatePartitions),
-        I::simple(C::HvCallInitializePartition).fast().by(Parent),
-        I::simple(C::HvCallFinalizePartition).fast().by(Parent),
-        I::simple(C::HvCallDeletePartition).fast().by(Parent),
+        I::simple(C::HvCallInitializePartition)
+            .fast_form()
+            .by(Parent),
+        I::simple(C::HvCallFinalizePartition).fast_form().by(Parent),
+        I::simple(C::HvCallDeletePartition).fast_form().by(Parent),
         I::simple(C::HvCallGetPartitionProperty).by(ParentOrRoot),
         I::simple(C::HvCallSetPartitionProperty).by(ParentOrRoot),
         I::simple(C::HvCallGetPartitionId)
@@ -563,24 +567,28 @@ pub static HV_CALL_INFO: &[HvCallInfo] = {
         I::rep(C::HvCallUnmapGpaPages).by(Parent),
         I::simple(C::HvCallInstallIntercept).by(Parent),
         I::simple(C::HvCallCreateVp).by(Parent),
-        I::simple(C::HvCallDeleteVp).fast().by(Parent),
+        I::simple(C::HvCallDeleteVp).fast_form().by(Parent),
         I::rep(C::HvCallGetVpRegisters).by(Any),
         I::rep(C::HvCallSetVpRegisters).by(Any),
         I::simple(C::HvCallTranslateVirtualAddress).by(Any),
         I::simple(C::HvCallReadGpa).by(Parent),
         I::simple(C::HvCallWriteGpa).by(Parent),
-        I::simple(C::HvCallClearVirtualInterrupt).fast().by(Parent),
-        I::simple(C::HvCallDeletePort).fast().by(ParentOrRoot),
+        I::simple(C::HvCallClearVirtualInterrupt)
+            .fast_form()
+            .by(Parent),
+        I::simple(C::HvCallDeletePort).fast_form().by(ParentOrRoot),
         I::simple(C::HvCallConnectPortLegacy)
             .by(ParentOrRoot)
             .needs(P::ConnectPort),
         I::simple(C::HvCallGetPortProperty).by(ParentOrRoot),
-        I::simple(C::HvCallDisconnectPort).fast().by(ParentOrRoot),
+        I::simple(C::HvCallDisconnectPort)
+            .fast_form()
+            .by(ParentOrRoot),
         I::simple(C::HvCallPostMessage)
             .by(Any)
             .needs(P::PostMessages),
         I::simple(C::HvCallSignalEvent)
-            .fast()
+            .fast_form()
             .by(Any)
             .needs(P::SignalEvents),
         I::simple(C::HvCallSavePartitionState).by(Parent),
@@ -588,14 +596,24 @@ pub static HV_CALL_INFO: &[HvCallInfo] = {
             .by(Parent)
             .needs(P::CreatePartitions),
         I::simple(C::HvCallInitializeEventLogBufferGroup).by(Root),
-        I::simple(C::HvCallFinalizeEventLogBufferGroup).fast().by(Root),
-        I::simple(C::HvCallCreateEventLogBuffer).fast().by(Root),
-        I::simple(C::HvCallDeleteEventLogBuffer).fast().by(Root),
+        I::simple(C::HvCallFinalizeEventLogBufferGroup)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallCreateEventLogBuffer)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallDeleteEventLogBuffer)
+            .fast_form()
+            .by(Root),
         I::simple(C::HvCallMapEventLogBuffer).by(Root),
-        I::simple(C::HvCallUnmapEventLogBuffer).fast().by(Root),
-        I::simple(C::HvCallSetEventLogGroupSources).fast().by(Root),
-        I::simple(C::HvCallReleaseEventLogBuffer).fast().by(Root),
-        I::simple(C::HvCallFlushEventLogBuffer).fast().by(Root),
+        I::simple(C::HvCallUnmapEventLogBuffer).fast_form().by(Root),
+        I::simple(C::HvCallSetEventLogGroupSources)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallReleaseEventLogBuffer)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallFlushEventLogBuffer).fast_form().by(Root),
         I::simple(C::HvCallPostDebugData)
             .by(Any)
             .needs(P::Debugging),
@@ -603,7 +621,7 @@ pub static HV_CALL_INFO: &[HvCallInfo] = {
             .by(Any)
             .needs(P::Debugging),
         I::simple(C::HvCallResetDebugSession)
-            .fast()
+            .fast_form()
             .by(Any)
             .needs(P::Debugging),
         I::simple(C::HvCallMapStatsPage)
@@ -683,7 +701,7 @@ pub static HV_CALL_INFO: &[HvCallInfo] = {
             .by(Root)
             .needs(P::CpuManagement),
         I::simple(C::HvCallNotifyRingEmpty)
-            .fast()
+            .fast_form()
             .by(Root)
             .needs(P::CpuManagement),
         I::simple(C::HvCallInjectSyntheticMachineCheck)
@@ -970,7 +988,11 @@ mod tests {
     #[test]
     fn metadata_table_is_sorted_and_covers_every_named_code() {
         for pair in HV_CALL_INFO.windows(2) {
-            assert!(pair[0].code < pair[1].code, "{:?} out of order", pair[1].code);
+            assert!(
+                pair[0].code < pair[1].code,
+                "{:?} out of order",
+                pair[1].code
+            );
         }
         for entry in HV_CALL_INFO {
             assert!(entry.code.name().is_some(), "{:?} has no name", entry.code);
@@ -992,7 +1014,12 @@ mod tests {
             Err(HvError::INVALID_HYPERCALL_INPUT),
             "zero rep count"
         );
-        assert!(rep.with_rep_count(3).with_rep_start_index(2).validate().is_ok());
+        assert!(
+            rep.with_rep_count(3)
+                .with_rep_start_index(2)
+                .validate()
+                .is_ok()
+        );
         assert_eq!(
             rep.with_rep_count(3).with_rep_start_index(3).validate(),
             Err(HvError::INVALID_HYPERCALL_INPUT)
@@ -1036,8 +1063,14 @@ mod tests {
     #[test]
     fn ext_capabilities_map_bits_to_codes() {
         let caps = HvExtCallCapabilities::from_bits(0b1_0010);
-        assert_eq!(caps.reports(HvCallCode::HvExtCallMemoryHeatHint), Some(true));
-        assert_eq!(caps.reports(HvCallCode::HvExtCallMemoryHeatHintAsync), Some(true));
+        assert_eq!(
+            caps.reports(HvCallCode::HvExtCallMemoryHeatHint),
+            Some(true)
+        );
+        assert_eq!(
+            caps.reports(HvCallCode::HvExtCallMemoryHeatHintAsync),
+            Some(true)
+        );
         assert_eq!(caps.reports(HvCallCode::HvExtCallEpfSetup), Some(false));
         assert_eq!(caps.reports(HvCallCode::HvExtCallQueryCapabilities), None);
         assert_eq!(caps.reports(HvCallCode::HvCallPostMessage), None);

@@ -269,8 +269,8 @@ pub struct HvTranslateGvaControlFlags {
 }
 
 impl HvTranslateGvaControlFlags {
-    /// Mask of the reserved bits 55:6.
-    pub const RESERVED_MASK: u64 = 0x00FF_FFFF_FFFF_FFC0;
+    /// Mask of the reserved bits: 55:6, and 63:61, the RsvdZ bits 7:5 of the input VTL.
+    pub const RESERVED_MASK: u64 = 0xE0FF_FFFF_FFFF_FFC0;
 }
 
 /// `HV_TRANSLATE_GVA_CONTROL_MASK`: the defined control flag bits (TLFS 9.3.4).
@@ -472,7 +472,8 @@ mod tests {
             .with_set_page_table_bits(true)
             .with_tlb_flush_inhibit(true);
         assert_eq!(flags.into_bits(), HV_TRANSLATE_GVA_CONTROL_MASK);
-        let vtl = HvTranslateGvaControlFlags::new().with_input_vtl(crate::vp::HvInputVtl::target(1));
+        let vtl =
+            HvTranslateGvaControlFlags::new().with_input_vtl(crate::vp::HvInputVtl::target(1));
         assert_eq!(vtl.into_bits(), 0x1100_0000_0000_0000);
         assert_eq!(vtl.into_bits() & !HV_TRANSLATE_GVA_INPUT_VTL_MASK, 0);
     }

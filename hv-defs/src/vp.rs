@@ -305,8 +305,7 @@ const _: () = assert!(offset_of!(HvStartVirtualProcessorInput, vp_index) == 8);
 const _: () = assert!(offset_of!(HvStartVirtualProcessorInput, target_vtl) == 12);
 const _: () = assert!(offset_of!(HvStartVirtualProcessorInput, vp_context) == 16);
 const _: () = assert!(
-    offset_of!(HvStartVirtualProcessorInput, vp_context) + offset_of!(HvInitialVpContext, cs)
-        == 40
+    offset_of!(HvStartVirtualProcessorInput, vp_context) + offset_of!(HvInitialVpContext, cs) == 40
 );
 const _: () = assert!(
     offset_of!(HvStartVirtualProcessorInput, vp_context) + offset_of!(HvInitialVpContext, ldtr)

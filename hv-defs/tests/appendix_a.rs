@@ -54,8 +54,8 @@
 
 use hv_defs::hypercall::{HvCallCode, HvCallInfo, HvCallKind, HvCallPrivilege, HvCaller};
 
-use HvCaller::{Any, Parent, ParentOrRoot, Root};
 use HvCallPrivilege as P;
+use HvCaller::{Any, Parent, ParentOrRoot, Root};
 
 /// One row of appendix A.
 #[derive(Clone, Copy, Debug)]
@@ -248,6 +248,7 @@ const EXTENDED: &[(u16, &str, HvCallKind)] = &[
 ];
 
 /// Codes outside TLFS 6.0: code, crate name, class, public source.
+#[rustfmt::skip]
 const POST_TLFS: &[(u16, &str, HvCallKind, &str)] = &[
     (0x0071, "HvCallOutputDebugCharacter", HvCallKind::Simple, "OpenVMM hvdef"),
     (0x00AC, "HvCallTranslateVirtualAddressEx", HvCallKind::Simple, "OpenVMM hvdef; TLFS web edition"),
@@ -306,7 +307,11 @@ fn normalised(code: u16, name: &str) -> String {
 }
 
 fn kind(rep: bool) -> HvCallKind {
-    if rep { HvCallKind::Rep } else { HvCallKind::Simple }
+    if rep {
+        HvCallKind::Rep
+    } else {
+        HvCallKind::Simple
+    }
 }
 
 fn codes(row: &Row) -> core::ops::RangeInclusive<u16> {

@@ -86,16 +86,32 @@ const APPENDIX_B: &[Row] = &[
 
 /// Status codes in `status.rs` that appendix B does not list: code, name, source.
 const OUTSIDE_APPENDIX: &[(u16, &str, &str)] = &[
-    (0x0010, "HV_STATUS_NOT_FOUND", "post-TLFS 6.0; Linux hvgdk_mini.h (appendix B: reserved)"),
+    (
+        0x0010,
+        "HV_STATUS_NOT_FOUND",
+        "post-TLFS 6.0; Linux hvgdk_mini.h (appendix B: reserved)",
+    ),
     (
         0x0051,
         "HV_STATUS_INVALID_VTL_STATE",
         "named by TLFS 6.0 7.10.3, 7.10.4 and 10.5.1 but missing from appendix B; value from \
          OpenVMM hvdef",
     ),
-    (0x0078, "HV_STATUS_TIME_OUT", "post-TLFS 6.0; Linux hvgdk_mini.h"),
-    (0x0079, "HV_STATUS_CALL_PENDING", "post-TLFS 6.0; Linux hvgdk_mini.h"),
-    (0x0086, "HV_STATUS_VTL_ALREADY_ENABLED", "post-TLFS 6.0; Linux hvgdk_mini.h"),
+    (
+        0x0078,
+        "HV_STATUS_TIME_OUT",
+        "post-TLFS 6.0; Linux hvgdk_mini.h",
+    ),
+    (
+        0x0079,
+        "HV_STATUS_CALL_PENDING",
+        "post-TLFS 6.0; Linux hvgdk_mini.h",
+    ),
+    (
+        0x0086,
+        "HV_STATUS_VTL_ALREADY_ENABLED",
+        "post-TLFS 6.0; Linux hvgdk_mini.h",
+    ),
 ];
 
 fn crate_name(status: HvStatus) -> Option<String> {
@@ -178,7 +194,10 @@ fn every_crate_status_comes_from_the_appendix_or_a_listed_source() {
 #[test]
 fn display_prints_the_appendix_name() {
     let text = HvError::INSUFFICIENT_BUFFERS.to_string();
-    assert!(text.starts_with("HV_STATUS_INSUFFICIENT_BUFFERS ("), "{text}");
+    assert!(
+        text.starts_with("HV_STATUS_INSUFFICIENT_BUFFERS ("),
+        "{text}"
+    );
     assert_eq!(HvError::INSUFFICIENT_BUFFERS.status().get(), 0x0013);
     assert_eq!(HvError::INSUFFICIENT_BUFFER.status().get(), 0x0033);
 }
