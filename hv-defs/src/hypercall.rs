@@ -404,7 +404,8 @@ pub enum HvCallPrivilege {
 /// For the calls of TLFS appendix A the fields transcribe the (corrected) appendix row; the
 /// corrections and the evidence for each are listed beside the golden table in
 /// `tests/appendix_a.rs`. For codes published after TLFS 6.0, `caller` and `privilege` are
-/// `None` and the other fields follow the public source named on the code's constant.
+/// `None` and the other fields follow the public sources listed, per code, in
+/// `tests/appendix_a.rs`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HvCallInfo {
