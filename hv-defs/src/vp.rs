@@ -19,7 +19,9 @@ use bitfield_struct::bitfield;
 use core::mem::offset_of;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
+use crate::nested::HvNestedEnlightenmentsControl;
 use crate::register::{HvRegisterName, HvRegisterValue};
+use crate::vsm::HvVpVtlControl;
 use crate::{HV_PAGE_SIZE, HvGpa, HvPartitionId, HvVpIndex, HvVtl};
 
 /// The target-VTL selector used by hypercalls that can act on another VTL
@@ -486,55 +488,6 @@ impl HvVirtualApicAssist {
     pub const RESERVED_MASK: u32 = !1;
 }
 
-/// The "Features" half of `HV_NESTED_ENLIGHTENMENTS_CONTROL` (TLFS 7.8.7.2).
-#[bitfield(u32)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
-pub struct HvNestedEnlightenmentsFeatures {
-    /// Grant the nested guest direct hypercalls to the parent hypervisor, bit 0.
-    pub direct_hypercall: bool,
-    /// Grant the nested guest virtualization exceptions, bit 1.
-    pub virtualization_exception: bool,
-    /// Reserved, bits 31:2.
-    #[bits(30)]
-    _rsvd: u32,
-}
-
-impl HvNestedEnlightenmentsFeatures {
-    /// Mask of the reserved bits 31:2 (TLFS 7.8.7.2).
-    pub const RESERVED_MASK: u32 = !0b11;
-}
-
-/// The "HypercallControls" half of `HV_NESTED_ENLIGHTENMENTS_CONTROL` (TLFS 7.8.7.2).
-#[bitfield(u32)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
-pub struct HvNestedHypercallControls {
-    /// Allow the nested guest's inter-partition communication hypercalls, bit 0.
-    pub inter_partition_communication: bool,
-    /// Reserved, bits 31:1.
-    #[bits(31)]
-    _rsvd: u32,
-}
-
-impl HvNestedHypercallControls {
-    /// Mask of the reserved bits 31:1 (TLFS 7.8.7.2).
-    pub const RESERVED_MASK: u32 = !1;
-}
-
-/// Which nested enlightenments a hypervisor asks its parent to grant the current nested
-/// guest (TLFS 7.8.7.2 `HV_NESTED_ENLIGHTENMENTS_CONTROL`).
-#[repr(C)]
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
-pub struct HvNestedEnlightenmentsControl {
-    /// Features, offset 0.
-    pub features: HvNestedEnlightenmentsFeatures,
-    /// Hypercall controls, offset 4.
-    pub hypercall_controls: HvNestedHypercallControls,
-}
-
-const _: () = assert!(size_of::<HvNestedEnlightenmentsControl>() == 8);
-
 /// The current virtualization fault code and parameters of a VP (TLFS 7.8.7.2
 /// `HV_VIRTUALIZATION_FAULT_INFORMATION`; 16-byte aligned in the VP assist page).
 #[repr(C)]
@@ -553,24 +506,6 @@ pub struct HvVirtualizationFaultInformation {
 }
 
 const _: () = assert!(size_of::<HvVirtualizationFaultInformation>() == 16);
-
-/// Values of the VTL entry reason in the VP assist page (TLFS 15.6.1.2, 15.8.2
-/// `HV_VTL_ENTRY_REASON`). The TLFS 6.0 text lost the table; 0–2 are from the TLFS web
-/// edition (`HV_VP_VTL_CONTROL`), 3 is post-TLFS (OpenVMM `hvdef` `HvVtlEntryReason`).
-pub mod vtl_entry_reason {
-    /// Reserved.
-    pub const RESERVED: u32 = 0;
-    /// The lower VTL made a VTL call (TLFS 15.6.1).
-    pub const VTL_CALL: u32 = 1;
-    /// A secure interrupt for this VTL arrived (TLFS 15.12).
-    pub const INTERRUPT: u32 = 2;
-    /// A secure intercept fired (TLFS 15.13; post-TLFS 6.0 value, OpenVMM `hvdef`).
-    pub const INTERCEPT: u32 = 3;
-}
-
-/// Bit 0 of the VINA status byte: the virtual interrupt notification assist line is
-/// asserted (TLFS 15.8.2, 15.12.4).
-pub const HV_VP_VTL_CONTROL_VINA_ASSERTED: u8 = 1;
 
 /// The VP assist page: one 4 KiB overlay per VP for EOI assist, VTL control, nested
 /// enlightenments and fault information (TLFS 7.8.7.2; offsets from 112 on are post-TLFS
@@ -594,7 +529,7 @@ pub const HV_VP_VTL_CONTROL_VINA_ASSERTED: u8 = 1;
 /// | 624 | RsvdZ to 4096 | |
 ///
 /// The x86 (32-bit) alternative of the VTL return fields (EAX, ECX, EDX at 16, 20, 24) shares
-/// the bytes of `vtl_return_x64_rax` and `vtl_return_x64_rcx` (TLFS 15.8.2).
+/// the bytes of the VTL control area's return RAX and RCX (TLFS 15.8.2).
 #[repr(C)]
 #[derive(Clone, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct HvVpAssistPage {
@@ -602,19 +537,10 @@ pub struct HvVpAssistPage {
     pub apic_assist: HvVirtualApicAssist,
     /// RsvdZ.
     pub rsvd_z0: u32,
-    /// Why the current VTL was entered, one of [`vtl_entry_reason`] (TLFS 15.8.2).
-    pub vtl_entry_reason: u32,
-    /// VINA status: bit 0 [`HV_VP_VTL_CONTROL_VINA_ASSERTED`], bits 7:1 RsvdZ (TLFS 15.8.2).
-    pub vina_status: u8,
-    /// RsvdZ.
-    pub rsvd_z00: u8,
-    /// RsvdZ.
-    pub rsvd_z01: u16,
-    /// RAX to load on VTL return unless a fast return is requested (TLFS 15.7.1.1, 15.8.2).
-    pub vtl_return_x64_rax: u64,
-    /// RCX to load on VTL return unless a fast return is requested (TLFS 15.7.1.1, 15.8.2).
-    pub vtl_return_x64_rcx: u64,
-    /// Nested enlightenments the parent should grant the current nested guest.
+    /// The VTL control area: entry reason, VINA status, VTL return RAX/RCX (TLFS 15.8.2).
+    pub vtl_control: HvVpVtlControl,
+    /// Nested enlightenments the parent should grant the current nested guest
+    /// (TLFS 7.8.7.2).
     pub nested_enlightenments_control: HvNestedEnlightenmentsControl,
     /// Enlightened VM entry (BOOLEAN: 0 or 1) (TLFS 7.8.7.2, 16.5).
     pub enlighten_vm_entry: u8,
@@ -640,10 +566,7 @@ pub struct HvVpAssistPage {
 
 const _: () = assert!(size_of::<HvVpAssistPage>() == HV_PAGE_SIZE);
 const _: () = assert!(offset_of!(HvVpAssistPage, apic_assist) == 0);
-const _: () = assert!(offset_of!(HvVpAssistPage, vtl_entry_reason) == 8);
-const _: () = assert!(offset_of!(HvVpAssistPage, vina_status) == 12);
-const _: () = assert!(offset_of!(HvVpAssistPage, vtl_return_x64_rax) == 16);
-const _: () = assert!(offset_of!(HvVpAssistPage, vtl_return_x64_rcx) == 24);
+const _: () = assert!(offset_of!(HvVpAssistPage, vtl_control) == 8);
 const _: () = assert!(offset_of!(HvVpAssistPage, nested_enlightenments_control) == 32);
 const _: () = assert!(offset_of!(HvVpAssistPage, enlighten_vm_entry) == 40);
 const _: () = assert!(offset_of!(HvVpAssistPage, current_nested_vmcs) == 48);

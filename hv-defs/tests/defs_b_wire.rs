@@ -11,7 +11,9 @@ use hv_defs::hypercall::{
 };
 use hv_defs::interrupt::*;
 use hv_defs::mmu::*;
+use hv_defs::nested::HvNestedEnlightenmentsControl;
 use hv_defs::vp::*;
+use hv_defs::vsm::{HvVinaStatus, HvVtlEntryReason};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use zerocopy::{FromBytes, FromZeros, IntoBytes};
@@ -105,15 +107,6 @@ bits_round_trip! {
     bits_apic_assist: HvVirtualApicAssist, u32, HvVirtualApicAssist::RESERVED_MASK, [
         no_eoi_required => with_no_eoi_required,
     ];
-    bits_nested_features: HvNestedEnlightenmentsFeatures, u32,
-        HvNestedEnlightenmentsFeatures::RESERVED_MASK, [
-        direct_hypercall => with_direct_hypercall,
-        virtualization_exception => with_virtualization_exception,
-    ];
-    bits_nested_hypercall_controls: HvNestedHypercallControls, u32,
-        HvNestedHypercallControls::RESERVED_MASK, [
-        inter_partition_communication => with_inter_partition_communication,
-    ];
     bits_vp_runtime: HvVpRuntime, u64, 0_u64, [time_100ns => with_time_100ns];
     bits_flush_flags: HvFlushFlags, u64, HvFlushFlags::RESERVED_MASK, [
         all_processors => with_all_processors,
@@ -168,7 +161,7 @@ fn max_input_vtl() -> HvInputVtl {
 
 #[test]
 fn public_fields_at_their_maximum_never_touch_reserved_bits() {
-    let cases: [(&str, u64, u64); 14] = [
+    let cases: [(&str, u64, u64); 12] = [
         (
             "HvExtCallCapabilities",
             HvExtCallCapabilities::new()
@@ -200,23 +193,6 @@ fn public_fields_at_their_maximum_never_touch_reserved_bits() {
                 .into_bits()
                 .into(),
             HvVirtualApicAssist::RESERVED_MASK.into(),
-        ),
-        (
-            "HvNestedEnlightenmentsFeatures",
-            HvNestedEnlightenmentsFeatures::new()
-                .with_direct_hypercall(true)
-                .with_virtualization_exception(true)
-                .into_bits()
-                .into(),
-            HvNestedEnlightenmentsFeatures::RESERVED_MASK.into(),
-        ),
-        (
-            "HvNestedHypercallControls",
-            HvNestedHypercallControls::new()
-                .with_inter_partition_communication(true)
-                .into_bits()
-                .into(),
-            HvNestedHypercallControls::RESERVED_MASK.into(),
         ),
         (
             "HvFlushFlags",
@@ -292,10 +268,7 @@ fn public_fields_at_their_maximum_never_touch_reserved_bits() {
     for (name, bits, reserved) in cases {
         let width_mask = match name {
             "HvInputVtl" => 0xFF,
-            "HvVirtualApicAssist"
-            | "HvNestedEnlightenmentsFeatures"
-            | "HvNestedHypercallControls"
-            | "HvDeviceInterruptTargetFlags" => 0xFFFF_FFFF,
+            "HvVirtualApicAssist" | "HvDeviceInterruptTargetFlags" => 0xFFFF_FFFF,
             _ => u64::MAX,
         };
         assert_eq!(bits & reserved, 0, "{name} sets a reserved bit");
@@ -476,10 +449,10 @@ fn vp_set_bank_rejects_indices_beyond_64_banks() {
 fn vp_assist_page_fields_sit_at_their_offsets() {
     let mut page = HvVpAssistPage::new_zeroed();
     page.apic_assist = HvVirtualApicAssist::new().with_no_eoi_required(true);
-    page.vtl_entry_reason = vtl_entry_reason::INTERRUPT;
-    page.vina_status = HV_VP_VTL_CONTROL_VINA_ASSERTED;
-    page.vtl_return_x64_rax = 0x1111;
-    page.vtl_return_x64_rcx = 0x2222;
+    page.vtl_control.entry_reason = HvVtlEntryReason::HvVtlEntryInterrupt;
+    page.vtl_control.vina_status = HvVinaStatus::new().with_vina_asserted(true);
+    page.vtl_control.vtl_return_x64_rax = 0x1111;
+    page.vtl_control.vtl_return_x64_rcx = 0x2222;
     page.enlighten_vm_entry = 1;
     page.current_nested_vmcs = 0x3000;
     page.virtualization_fault_information.code = 0x44;
