@@ -49,20 +49,65 @@ use hv_defs::partition::HvPartitionPrivilegeMask;
 
 /// (MSR number, MSR name, privilege required, access), corrected as listed above.
 const APPENDIX_C: &[(u32, &str, &str, &str)] = &[
-    (0x4000_0000, "HV_X64_MSR_GUEST_OS_ID", "AccessHypercallMsrs", "R/W"),
-    (0x4000_0001, "HV_X64_MSR_HYPERCALL", "AccessHypercallMsrs", "R/W"),
+    (
+        0x4000_0000,
+        "HV_X64_MSR_GUEST_OS_ID",
+        "AccessHypercallMsrs",
+        "R/W",
+    ),
+    (
+        0x4000_0001,
+        "HV_X64_MSR_HYPERCALL",
+        "AccessHypercallMsrs",
+        "R/W",
+    ),
     (0x4000_0002, "HV_X64_MSR_VP_INDEX", "AccessVpIndex", "R"),
-    (0x4000_0003, "HV_X64_MSR_RESET", "AccessSystemResetMsr", "R/W"),
-    (0x4000_0010, "HV_X64_MSR_VP_RUNTIME", "AccessVpRuntimeMsr", "R"),
-    (0x4000_0020, "HV_X64_MSR_TIME_REF_COUNT", "AccessPartitionReferenceCounter", "R"),
-    (0x4000_0021, "HV_X64_MSR_REFERENCE_TSC", "AccessPartitionReferenceTsc", "R/W"),
-    (0x4000_0022, "HV_X64_MSR_TSC_FREQUENCY", "AccessFrequencyRegs", "R"),
-    (0x4000_0023, "HV_X64_MSR_APIC_FREQUENCY", "AccessFrequencyRegs", "R"),
+    (
+        0x4000_0003,
+        "HV_X64_MSR_RESET",
+        "AccessSystemResetMsr",
+        "R/W",
+    ),
+    (
+        0x4000_0010,
+        "HV_X64_MSR_VP_RUNTIME",
+        "AccessVpRuntimeMsr",
+        "R",
+    ),
+    (
+        0x4000_0020,
+        "HV_X64_MSR_TIME_REF_COUNT",
+        "AccessPartitionReferenceCounter",
+        "R",
+    ),
+    (
+        0x4000_0021,
+        "HV_X64_MSR_REFERENCE_TSC",
+        "AccessPartitionReferenceTsc",
+        "R/W",
+    ),
+    (
+        0x4000_0022,
+        "HV_X64_MSR_TSC_FREQUENCY",
+        "AccessFrequencyRegs",
+        "R",
+    ),
+    (
+        0x4000_0023,
+        "HV_X64_MSR_APIC_FREQUENCY",
+        "AccessFrequencyRegs",
+        "R",
+    ),
     (0x4000_0040, "HV_X64_MSR_NPIEP_CONFIG", "", "R/W"),
     (0x4000_0070, "HV_X64_MSR_EOI", "AccessApicMsrs", "W"),
     (0x4000_0071, "HV_X64_MSR_ICR", "AccessApicMsrs", "R/W"),
     (0x4000_0072, "HV_X64_MSR_TPR", "AccessApicMsrs", "R/W"),
-    (0x4000_0073, "HV_X64_MSR_VP_ASSIST_PAGE", "AccessApicMsrs", "R/W"),
+    (
+        0x4000_0073,
+        "HV_X64_MSR_VP_ASSIST_PAGE",
+        "AccessApicMsrs",
+        "R/W",
+    ),
     (0x4000_0080, "HV_X64_MSR_SCONTROL", "AccessSynicRegs", "R/W"),
     (0x4000_0081, "HV_X64_MSR_SVERSION", "AccessSynicRegs", "R"),
     (0x4000_0082, "HV_X64_MSR_SIEFP", "AccessSynicRegs", "R/W"),
@@ -84,48 +129,253 @@ const APPENDIX_C: &[(u32, &str, &str, &str)] = &[
     (0x4000_009D, "HV_X64_MSR_SINT13", "AccessSynicRegs", "R/W"),
     (0x4000_009E, "HV_X64_MSR_SINT14", "AccessSynicRegs", "R/W"),
     (0x4000_009F, "HV_X64_MSR_SINT15", "AccessSynicRegs", "R/W"),
-    (0x4000_00B0, "HV_X64_MSR_STIMER0_CONFIG", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B1, "HV_X64_MSR_STIMER0_COUNT", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B2, "HV_X64_MSR_STIMER1_CONFIG", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B3, "HV_X64_MSR_STIMER1_COUNT", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B4, "HV_X64_MSR_STIMER2_CONFIG", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B5, "HV_X64_MSR_STIMER2_COUNT", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B6, "HV_X64_MSR_STIMER3_CONFIG", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00B7, "HV_X64_MSR_STIMER3_COUNT", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_00F0, "HV_X64_MSR_GUEST_IDLE", "AccessGuestIdleReg", "R"),
-    (0x4000_0100, "HV_X64_MSR_CRASH_P0", "GuestCrashMsrsAvailable", "R/W"),
-    (0x4000_0101, "HV_X64_MSR_CRASH_P1", "GuestCrashMsrsAvailable", "R/W"),
-    (0x4000_0102, "HV_X64_MSR_CRASH_P2", "GuestCrashMsrsAvailable", "R/W"),
-    (0x4000_0103, "HV_X64_MSR_CRASH_P3", "GuestCrashMsrsAvailable", "R/W"),
-    (0x4000_0104, "HV_X64_MSR_CRASH_P4", "GuestCrashMsrsAvailable", "R/W"),
-    (0x4000_0105, "HV_X64_MSR_CRASH_CTL", "GuestCrashMsrsAvailable", "R/W"),
-    (0x4000_0106, "HV_X64_MSR_REENLIGHTENMENT_CONTROL", "AccessReenlightenmentControls", "R/W"),
-    (0x4000_0107, "HV_X64_MSR_TSC_EMULATION_CONTROL", "AccessReenlightenmentControls", "R/W"),
-    (0x4000_0108, "HV_X64_MSR_TSC_EMULATION_STATUS", "AccessReenlightenmentControls", "R/W"),
-    (0x4000_0114, "HV_X64_MSR_STIME_UNHALTED_TIMER_CONFIG", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_0115, "HV_X64_MSR_STIME_UNHALTED_TIMER_COUNT", "AccessSyntheticTimerRegs", "R/W"),
-    (0x4000_1002, "HV_X64_MSR_NESTED_VP_INDEX", "CpuManagement", "R"),
-    (0x4000_1080, "HV_X64_MSR_NESTED_SCONTROL", "CpuManagement", "R/W"),
-    (0x4000_1081, "HV_X64_MSR_NESTED_SVERSION", "CpuManagement", "R"),
-    (0x4000_1082, "HV_X64_MSR_NESTED_SIEFP", "CpuManagement", "R/W"),
-    (0x4000_1083, "HV_X64_MSR_NESTED_SIMP", "CpuManagement", "R/W"),
+    (
+        0x4000_00B0,
+        "HV_X64_MSR_STIMER0_CONFIG",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B1,
+        "HV_X64_MSR_STIMER0_COUNT",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B2,
+        "HV_X64_MSR_STIMER1_CONFIG",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B3,
+        "HV_X64_MSR_STIMER1_COUNT",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B4,
+        "HV_X64_MSR_STIMER2_CONFIG",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B5,
+        "HV_X64_MSR_STIMER2_COUNT",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B6,
+        "HV_X64_MSR_STIMER3_CONFIG",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00B7,
+        "HV_X64_MSR_STIMER3_COUNT",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00F0,
+        "HV_X64_MSR_GUEST_IDLE",
+        "AccessGuestIdleReg",
+        "R",
+    ),
+    (
+        0x4000_0100,
+        "HV_X64_MSR_CRASH_P0",
+        "GuestCrashMsrsAvailable",
+        "R/W",
+    ),
+    (
+        0x4000_0101,
+        "HV_X64_MSR_CRASH_P1",
+        "GuestCrashMsrsAvailable",
+        "R/W",
+    ),
+    (
+        0x4000_0102,
+        "HV_X64_MSR_CRASH_P2",
+        "GuestCrashMsrsAvailable",
+        "R/W",
+    ),
+    (
+        0x4000_0103,
+        "HV_X64_MSR_CRASH_P3",
+        "GuestCrashMsrsAvailable",
+        "R/W",
+    ),
+    (
+        0x4000_0104,
+        "HV_X64_MSR_CRASH_P4",
+        "GuestCrashMsrsAvailable",
+        "R/W",
+    ),
+    (
+        0x4000_0105,
+        "HV_X64_MSR_CRASH_CTL",
+        "GuestCrashMsrsAvailable",
+        "R/W",
+    ),
+    (
+        0x4000_0106,
+        "HV_X64_MSR_REENLIGHTENMENT_CONTROL",
+        "AccessReenlightenmentControls",
+        "R/W",
+    ),
+    (
+        0x4000_0107,
+        "HV_X64_MSR_TSC_EMULATION_CONTROL",
+        "AccessReenlightenmentControls",
+        "R/W",
+    ),
+    (
+        0x4000_0108,
+        "HV_X64_MSR_TSC_EMULATION_STATUS",
+        "AccessReenlightenmentControls",
+        "R/W",
+    ),
+    (
+        0x4000_0114,
+        "HV_X64_MSR_STIME_UNHALTED_TIMER_CONFIG",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_0115,
+        "HV_X64_MSR_STIME_UNHALTED_TIMER_COUNT",
+        "AccessSyntheticTimerRegs",
+        "R/W",
+    ),
+    (
+        0x4000_1002,
+        "HV_X64_MSR_NESTED_VP_INDEX",
+        "CpuManagement",
+        "R",
+    ),
+    (
+        0x4000_1080,
+        "HV_X64_MSR_NESTED_SCONTROL",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1081,
+        "HV_X64_MSR_NESTED_SVERSION",
+        "CpuManagement",
+        "R",
+    ),
+    (
+        0x4000_1082,
+        "HV_X64_MSR_NESTED_SIEFP",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1083,
+        "HV_X64_MSR_NESTED_SIMP",
+        "CpuManagement",
+        "R/W",
+    ),
     (0x4000_1084, "HV_X64_MSR_NESTED_EOM", "CpuManagement", "W"),
-    (0x4000_1090, "HV_X64_MSR_NESTED_SINT0", "CpuManagement", "R/W"),
-    (0x4000_1091, "HV_X64_MSR_NESTED_SINT1", "CpuManagement", "R/W"),
-    (0x4000_1092, "HV_X64_MSR_NESTED_SINT2", "CpuManagement", "R/W"),
-    (0x4000_1093, "HV_X64_MSR_NESTED_SINT3", "CpuManagement", "R/W"),
-    (0x4000_1094, "HV_X64_MSR_NESTED_SINT4", "CpuManagement", "R/W"),
-    (0x4000_1095, "HV_X64_MSR_NESTED_SINT5", "CpuManagement", "R/W"),
-    (0x4000_1096, "HV_X64_MSR_NESTED_SINT6", "CpuManagement", "R/W"),
-    (0x4000_1097, "HV_X64_MSR_NESTED_SINT7", "CpuManagement", "R/W"),
-    (0x4000_1098, "HV_X64_MSR_NESTED_SINT8", "CpuManagement", "R/W"),
-    (0x4000_1099, "HV_X64_MSR_NESTED_SINT9", "CpuManagement", "R/W"),
-    (0x4000_109A, "HV_X64_MSR_NESTED_SINT10", "CpuManagement", "R/W"),
-    (0x4000_109B, "HV_X64_MSR_NESTED_SINT11", "CpuManagement", "R/W"),
-    (0x4000_109C, "HV_X64_MSR_NESTED_SINT12", "CpuManagement", "R/W"),
-    (0x4000_109D, "HV_X64_MSR_NESTED_SINT13", "CpuManagement", "R/W"),
-    (0x4000_109E, "HV_X64_MSR_NESTED_SINT14", "CpuManagement", "R/W"),
-    (0x4000_109F, "HV_X64_MSR_NESTED_SINT15", "CpuManagement", "R/W"),
+    (
+        0x4000_1090,
+        "HV_X64_MSR_NESTED_SINT0",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1091,
+        "HV_X64_MSR_NESTED_SINT1",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1092,
+        "HV_X64_MSR_NESTED_SINT2",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1093,
+        "HV_X64_MSR_NESTED_SINT3",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1094,
+        "HV_X64_MSR_NESTED_SINT4",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1095,
+        "HV_X64_MSR_NESTED_SINT5",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1096,
+        "HV_X64_MSR_NESTED_SINT6",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1097,
+        "HV_X64_MSR_NESTED_SINT7",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1098,
+        "HV_X64_MSR_NESTED_SINT8",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_1099,
+        "HV_X64_MSR_NESTED_SINT9",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_109A,
+        "HV_X64_MSR_NESTED_SINT10",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_109B,
+        "HV_X64_MSR_NESTED_SINT11",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_109C,
+        "HV_X64_MSR_NESTED_SINT12",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_109D,
+        "HV_X64_MSR_NESTED_SINT13",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_109E,
+        "HV_X64_MSR_NESTED_SINT14",
+        "CpuManagement",
+        "R/W",
+    ),
+    (
+        0x4000_109F,
+        "HV_X64_MSR_NESTED_SINT15",
+        "CpuManagement",
+        "R/W",
+    ),
 ];
 
 /// Synthetic MSRs named after TLFS 6.0: (number, name, privilege, access), with the
@@ -134,13 +384,48 @@ const APPENDIX_C: &[(u32, &str, &str, &str)] = &[
 /// `arch/x86/include/asm/hyperv-tlfs.h` (SYNDBG).
 const LATER_MSRS: &[(u32, &str, &str, &str)] = &[
     (0x4000_0085, "HV_X64_MSR_SIRBP", "AccessSynicRegs", "R/W"),
-    (0x4000_00F1, "HV_X64_MSR_SYNDBG_CONTROL", "AccessDebugRegs", "R/W"),
-    (0x4000_00F2, "HV_X64_MSR_SYNDBG_STATUS", "AccessDebugRegs", "R/W"),
-    (0x4000_00F3, "HV_X64_MSR_SYNDBG_SEND_BUFFER", "AccessDebugRegs", "R/W"),
-    (0x4000_00F4, "HV_X64_MSR_SYNDBG_RECV_BUFFER", "AccessDebugRegs", "R/W"),
-    (0x4000_00F5, "HV_X64_MSR_SYNDBG_PENDING_BUFFER", "AccessDebugRegs", "R/W"),
-    (0x4000_00FF, "HV_X64_MSR_SYNDBG_OPTIONS", "AccessDebugRegs", "R/W"),
-    (0x4000_0118, "HV_X64_MSR_TSC_INVARIANT_CONTROL", "AccessTscInvariantControls", "R/W"),
+    (
+        0x4000_00F1,
+        "HV_X64_MSR_SYNDBG_CONTROL",
+        "AccessDebugRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00F2,
+        "HV_X64_MSR_SYNDBG_STATUS",
+        "AccessDebugRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00F3,
+        "HV_X64_MSR_SYNDBG_SEND_BUFFER",
+        "AccessDebugRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00F4,
+        "HV_X64_MSR_SYNDBG_RECV_BUFFER",
+        "AccessDebugRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00F5,
+        "HV_X64_MSR_SYNDBG_PENDING_BUFFER",
+        "AccessDebugRegs",
+        "R/W",
+    ),
+    (
+        0x4000_00FF,
+        "HV_X64_MSR_SYNDBG_OPTIONS",
+        "AccessDebugRegs",
+        "R/W",
+    ),
+    (
+        0x4000_0118,
+        "HV_X64_MSR_TSC_INVARIANT_CONTROL",
+        "AccessTscInvariantControls",
+        "R/W",
+    ),
 ];
 
 /// CPUID 0x4000_0003 EDX bits that the chapter text requires in addition to the privilege
@@ -238,8 +523,12 @@ fn appendix_c_has_every_row_of_the_tlfs_table() {
 #[test]
 fn every_golden_row_is_in_the_crate_with_its_index_privilege_and_access() {
     for row in golden() {
-        let info = msr_info(row.index)
-            .unwrap_or_else(|| panic!("{} ({:#x}) missing from SYNTHETIC_MSRS", row.name, row.index));
+        let info = msr_info(row.index).unwrap_or_else(|| {
+            panic!(
+                "{} ({:#x}) missing from SYNTHETIC_MSRS",
+                row.name, row.index
+            )
+        });
         assert_eq!(*info, row, "{} differs", row.name);
     }
 }
@@ -261,20 +550,35 @@ fn every_crate_msr_is_a_golden_row() {
 #[test]
 fn chapter_features_name_msrs_that_exist() {
     for &(msr, _, why) in CHAPTER_FEATURES {
-        assert!(msr_info(msr).is_some(), "{why}: {msr:#x} is not a synthetic MSR");
+        assert!(
+            msr_info(msr).is_some(),
+            "{why}: {msr:#x} is not a synthetic MSR"
+        );
     }
 }
 
 #[test]
 fn table_is_sorted_and_unique() {
     for pair in SYNTHETIC_MSRS.windows(2) {
-        assert!(pair[0].index < pair[1].index, "{} then {}", pair[0].name, pair[1].name);
+        assert!(
+            pair[0].index < pair[1].index,
+            "{} then {}",
+            pair[0].name,
+            pair[1].name
+        );
     }
 }
 
 #[test]
 fn non_synthetic_indices_are_not_found() {
-    for index in [0x4000_0004, 0x4000_00B8, 0x4000_1085, 0x4000_10A0, 0xC000_0080, 0] {
+    for index in [
+        0x4000_0004,
+        0x4000_00B8,
+        0x4000_1085,
+        0x4000_10A0,
+        0xC000_0080,
+        0,
+    ] {
         assert_eq!(msr_info(index), None, "{index:#x}");
     }
 }
