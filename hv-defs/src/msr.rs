@@ -6,14 +6,14 @@
 //! raises #GP ([`HvMsrInfo::is_available`]).
 //!
 //! Contents defined here: the hypercall MSR ([`HvHypercallMsr`]), reset ([`HvResetMsr`]),
-//! NPIEP configuration ([`HvNpiepConfig`]), reenlightenment control
-//! ([`HvReenlightenmentControl`]), TSC emulation control and status
-//! ([`HvTscEmulationControl`], [`HvTscEmulationStatus`]) and TSC invariant control
+//! NPIEP configuration ([`HvNpiepConfig`]) and TSC invariant control
 //! ([`HvTscInvariantControl`]). `HV_X64_MSR_GUEST_IDLE` has no contents: reading it puts the
 //! VP in the idle sleep state until an interrupt arrives, even a masked one (TLFS 7.5). The
 //! synthetic timer and reference TSC MSRs are in [`crate::timer`], the crash control MSR in
-//! [`crate::partition`], the SynIC MSRs in [`crate::synic`] and the VP assist page MSR in
-//! [`crate::vp`].
+//! [`crate::partition`], the SynIC MSRs in [`crate::synic`], the VP assist page MSR in
+//! [`crate::vp`], and the reenlightenment and TSC emulation MSRs (TLFS 16.6) in
+//! [`crate::nested`] ([`crate::nested::HvReenlightenmentControl`],
+//! [`crate::nested::HvTscEmulationControl`], [`crate::nested::HvTscEmulationStatus`]).
 //!
 //! On arm64 the same state is reached through synthetic registers
 //! ([`crate::register::HvRegisterName`]); only x64 has these MSRs.
@@ -149,11 +149,14 @@ pub const HV_X64_MSR_CRASH_P4: u32 = 0x4000_0104;
 /// Guest crash control, see [`crate::partition::HvGuestCrashControl`] (TLFS 4.3.1.1,
 /// appendix C).
 pub const HV_X64_MSR_CRASH_CTL: u32 = 0x4000_0105;
-/// Reenlightenment control, see [`HvReenlightenmentControl`] (TLFS 16.6.1, appendix C).
+/// Reenlightenment control, see [`crate::nested::HvReenlightenmentControl`] (TLFS 16.6.1,
+/// appendix C).
 pub const HV_X64_MSR_REENLIGHTENMENT_CONTROL: u32 = 0x4000_0106;
-/// TSC emulation control, see [`HvTscEmulationControl`] (TLFS 16.6.2, appendix C).
+/// TSC emulation control, see [`crate::nested::HvTscEmulationControl`] (TLFS 16.6.2,
+/// appendix C).
 pub const HV_X64_MSR_TSC_EMULATION_CONTROL: u32 = 0x4000_0107;
-/// TSC emulation status, see [`HvTscEmulationStatus`] (TLFS 16.6.2, appendix C).
+/// TSC emulation status, see [`crate::nested::HvTscEmulationStatus`] (TLFS 16.6.2,
+/// appendix C).
 pub const HV_X64_MSR_TSC_EMULATION_STATUS: u32 = 0x4000_0108;
 /// Time-unhalted timer configuration, see [`crate::timer::HvStimeUnhaltedTimerConfig`]
 /// (TLFS 12.6, appendix C).
@@ -643,69 +646,6 @@ pub struct HvNpiepConfig {
 impl HvNpiepConfig {
     /// Mask of the reserved bits 63:4 (TLFS 8.12).
     pub const RESERVED_MASK: u64 = !0xF;
-}
-
-/// Live-migration notification, `HV_X64_MSR_REENLIGHTENMENT_CONTROL` (TLFS 16.6.1
-/// `HV_REENLIGHTENMENT_CONTROL`). After each migration the L0 hypervisor injects `vector`
-/// (a fixed APIC interrupt) on VP `target_vp`.
-#[bitfield(u64)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
-pub struct HvReenlightenmentControl {
-    /// Bits 7:0: `Vector`.
-    pub vector: u8,
-    /// Bits 15:8: RsvdZ.
-    _rsvdz1: u8,
-    /// Bit 16: `Enabled`.
-    pub enabled: bool,
-    /// Bits 31:17: RsvdZ.
-    #[bits(15)]
-    _rsvdz2: u16,
-    /// Bits 63:32: `TargetVp`, a VP index.
-    pub target_vp: u32,
-}
-
-impl HvReenlightenmentControl {
-    /// Mask of the RsvdZ bits 15:8 and 31:17 (TLFS 16.6.1).
-    pub const RESERVED_MASK: u64 = 0x0000_0000_FFFE_FF00;
-}
-
-/// TSC emulation opt-in, `HV_X64_MSR_TSC_EMULATION_CONTROL` (TLFS 16.6.2
-/// `HV_TSC_EMULATION_CONTROL`). While enabled, the L0 hypervisor emulates TSC accesses after
-/// a migration until the L1 hypervisor turns it off.
-#[bitfield(u64)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
-pub struct HvTscEmulationControl {
-    /// Bit 0: `Enabled`.
-    pub enabled: bool,
-    /// Bits 63:1: RsvdZ.
-    #[bits(63)]
-    _rsvdz: u64,
-}
-
-impl HvTscEmulationControl {
-    /// Mask of the RsvdZ bits 63:1 (TLFS 16.6.2).
-    pub const RESERVED_MASK: u64 = !1;
-}
-
-/// TSC emulation status, `HV_X64_MSR_TSC_EMULATION_STATUS` (TLFS 16.6.2
-/// `HV_TSC_EMULATION_STATUS`).
-///
-/// The TLFS 6.0 text shows `InProgress : 63`, a garbled width; Linux `hvgdk_mini.h`
-/// (`struct hv_tsc_emulation_status`) has a 1-bit `inprogress` and 63 reserved bits, which
-/// this type follows.
-#[bitfield(u64)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
-pub struct HvTscEmulationStatus {
-    /// Bit 0: `InProgress`: TSC accesses are being emulated. Writing 0 ends emulation.
-    pub in_progress: bool,
-    /// Bits 63:1: RsvdP.
-    #[bits(63)]
-    _rsvdp: u64,
-}
-
-impl HvTscEmulationStatus {
-    /// Mask of the RsvdP bits 63:1 (TLFS 16.6.2).
-    pub const RESERVED_MASK: u64 = !1;
 }
 
 /// TSC invariant control, `HV_X64_MSR_TSC_INVARIANT_CONTROL` (post-TLFS 6.0; Linux

@@ -397,29 +397,6 @@ bitfield_tests! {
 }
 
 bitfield_tests! {
-    hv_reenlightenment_control, HvReenlightenmentControl, u64, reserved = HvReenlightenmentControl::RESERVED_MASK,
-    fields {
-        vector: with_vector = 0xFF,
-        enabled: with_enabled = true,
-        target_vp: with_target_vp = 0xFFFF_FFFF,
-    }
-}
-
-bitfield_tests! {
-    hv_tsc_emulation_control, HvTscEmulationControl, u64, reserved = HvTscEmulationControl::RESERVED_MASK,
-    fields {
-        enabled: with_enabled = true,
-    }
-}
-
-bitfield_tests! {
-    hv_tsc_emulation_status, HvTscEmulationStatus, u64, reserved = HvTscEmulationStatus::RESERVED_MASK,
-    fields {
-        in_progress: with_in_progress = true,
-    }
-}
-
-bitfield_tests! {
     hv_tsc_invariant_control, HvTscInvariantControl, u64, reserved = HvTscInvariantControl::RESERVED_MASK,
     fields {
         expose_invariant_tsc: with_expose_invariant_tsc = true,

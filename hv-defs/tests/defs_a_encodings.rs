@@ -3,6 +3,7 @@
 
 use hv_defs::guest_id::*;
 use hv_defs::msr::*;
+use hv_defs::nested::{HvReenlightenmentControl, HvTscEmulationControl, HvTscEmulationStatus};
 use hv_defs::partition::*;
 use hv_defs::timer::*;
 
