@@ -44,9 +44,6 @@ pub const HV_SYNIC_VERSION_1: u32 = 0x0000_0001;
 /// the MSR write fail with #GP (TLFS 11.8.5).
 pub const HV_SYNIC_FIRST_VALID_VECTOR: u8 = 16;
 
-/// Number of synthetic timers, and so of timer message buffers, per VP (TLFS 11.3.2).
-pub const HV_SYNIC_STIMER_COUNT: usize = 4;
-
 /// Size of one message and of one SIM page slot, in bytes (TLFS 11.10.4 `HV_MESSAGE_SIZE`).
 pub const HV_MESSAGE_SIZE: usize = 256;
 

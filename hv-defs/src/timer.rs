@@ -55,9 +55,6 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Number of synthetic timers per VP (TLFS 12.1.1, 12.5).
 pub const HV_STIMER_COUNT: usize = 4;
 
-// The SynIC module names the same count after Linux (`HV_SYNIC_STIMER_COUNT`).
-const _: () = assert!(HV_STIMER_COUNT == crate::synic::HV_SYNIC_STIMER_COUNT);
-
 /// The unit of the reference counter, timer counts and the reference TSC page, in
 /// nanoseconds (TLFS 12.3, 12.4.1).
 pub const HV_REFERENCE_TIME_UNIT_NS: u64 = 100;
