@@ -2,7 +2,7 @@
 //! macros.
 //!
 //! Output is serialised by a lock taken with interrupts disabled. The exception and panic
-//! paths use [`print_unlocked`], which never waits: the run is ending, and the fault may
+//! paths use `print_unlocked`, which never waits: the run is ending, and the fault may
 //! have happened while the lock was held.
 
 use core::fmt::{self, Write};

@@ -22,7 +22,7 @@ const HV_INTERFACE_SIGNATURE: u32 = u32::from_le_bytes(*b"Hv#1");
 /// What CPUID says about the hypervisor.
 #[derive(Debug)]
 pub(crate) enum Discovery {
-    /// CPUID.1:ECX[31] is clear.
+    /// `CPUID.1:ECX[31]` is clear.
     NoHypervisor,
     /// A hypervisor is present; `interface` is EAX of leaf 0x40000001 (0 when the
     /// maximum leaf does not reach it).

@@ -1,7 +1,7 @@
 //! The local APIC in x2APIC mode (Intel SDM vol. 3, 11.12): registers are MSRs
 //! `0x800 + offset / 16`.
 //!
-//! [`init`] enables it when CPUID.1:ECX[21] says the processor has x2APIC; without it the
+//! [`init`] enables it when `CPUID.1:ECX[21]` says the processor has x2APIC; without it the
 //! runtime reports the APIC as absent and everything here answers [`ApicError::Absent`]
 //! (the kernel has no xAPIC MMIO path).
 
@@ -48,7 +48,7 @@ pub enum ApicState {
         /// This processor's x2APIC ID.
         id: u32,
     },
-    /// The processor has no x2APIC (CPUID.1:ECX[21] = 0).
+    /// The processor has no x2APIC (`CPUID.1:ECX[21]` = 0).
     Absent,
 }
 

@@ -10,7 +10,7 @@
 //!   physical address of the `hvm_start_info` or 0. It clears `.bss` and joins the common
 //!   path.
 //!
-//! The common path switches to the runtime's stack and calls [`rt_start`] with the start
+//! The common path switches to the runtime's stack and calls `rt_start` with the start
 //! info address and the entry kind; `rt_start` replaces the boot page tables and GDT with
 //! the runtime's own before doing anything else.
 

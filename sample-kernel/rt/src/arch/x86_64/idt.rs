@@ -3,7 +3,7 @@
 //!
 //! Every vector has a 16-byte stub at `rt_isr_stubs + 16 * vector` that pushes a zero error
 //! code (unless the CPU pushed one) and the vector number, then jumps to the common path,
-//! which saves the general registers and calls [`rt_isr_dispatch`] with a [`TrapFrame`].
+//! which saves the general registers and calls `rt_isr_dispatch` with a [`TrapFrame`].
 //! Exceptions (vectors 0-31) print a report and end the run with the failure status, so a
 //! fault can never hang a test; vectors 32-255 go to [`super::interrupts`].
 
