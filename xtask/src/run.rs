@@ -17,7 +17,8 @@ usage: cargo xtask run [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|p
   --hv-flags  replaces the Hyper-V enlightenments of qemu-kvm (QEMU names, comma-separated)
   --release   boot the release build
   --kernel    which kernel to boot (default: sample-kernel)
-  --append    kernel command line (rt-check: selftest, fault=ud|gp|pf|df|int|panic)
+  --append    kernel command line (rt-check: selftest, reenter64, reenter64-bare,
+              fault=ud|gp|pf|df|int|panic)
   --timeout   kill QEMU after this many seconds (default: 60)
 ";
 

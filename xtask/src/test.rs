@@ -67,6 +67,16 @@ const BOOTS: &[Boot] = &[
             "x86_64-rt-check-selftest-no-x2apic.txt",
         )
     },
+    rt_check(
+        "reenter64",
+        Verdict::Success,
+        "x86_64-rt-check-reenter64.txt",
+    ),
+    rt_check(
+        "reenter64-bare",
+        Verdict::Success,
+        "x86_64-rt-check-reenter64-bare.txt",
+    ),
     rt_check("fault=ud", Verdict::Failure, "x86_64-rt-check-fault-ud.txt"),
     rt_check("fault=gp", Verdict::Failure, "x86_64-rt-check-fault-gp.txt"),
     rt_check("fault=pf", Verdict::Failure, "x86_64-rt-check-fault-pf.txt"),

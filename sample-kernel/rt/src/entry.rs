@@ -36,7 +36,7 @@ impl PhysMemory for IdentityMemory {
     }
 }
 
-static BOOT_INFO: StaticCell<Option<BootInfo>> = StaticCell::new(None);
+static BOOT_INFO: StaticCell<BootInfo> = StaticCell::new();
 
 unsafe extern "C" {
     static __kernel_start: u8;
@@ -55,7 +55,7 @@ pub(crate) fn start(start_info: u64, entry: EntryKind) -> ! {
     let parsed = BootInfo::parse(&IdentityMemory, entry, start_info);
     page_zero.unmap();
     let boot = match parsed {
-        Ok(boot) => BOOT_INFO.take().expect("start runs once").insert(boot),
+        Ok(boot) => BOOT_INFO.init(boot).expect("start runs once"),
         Err(e) => {
             println!("[rt] boot: FAILED ({e})");
             exit(false)

@@ -224,7 +224,7 @@ mod global {
     /// Words of the bitmap: one bit per page of the identity-mapped range.
     const WORDS: usize = (IDENTITY_MAP_END / PAGE_SIZE / 64) as usize;
 
-    static BITS: StaticCell<[[u64; WORDS]; 2]> = StaticCell::new([[0; WORDS]; 2]);
+    static BITS: StaticCell<[[u64; WORDS]; 2]> = StaticCell::new();
     static FRAMES: SpinLock<Option<FrameBitmap<'static>>> = SpinLock::new(None);
 
     /// A 4 KiB page-aligned page of physical memory (identity-mapped).
@@ -352,7 +352,8 @@ mod global {
     /// Builds the allocator from the boot memory map, keeping `reserved` ranges out.
     /// Called once by the runtime before the kernel's main function.
     pub fn init(boot: &BootInfo, reserved: &[(u64, u64)]) {
-        let Some([words, managed]) = BITS.take().map(|b| b.each_mut()) else {
+        // SAFETY: zero bytes are valid integers.
+        let Some([words, managed]) = (unsafe { BITS.init_zeroed() }).map(|b| b.each_mut()) else {
             return;
         };
         let mut bitmap = FrameBitmap::new(words, Some(managed));

@@ -7,43 +7,81 @@
 
 use core::cell::UnsafeCell;
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// A `static` whose contents are handed out as `&'static mut` exactly once.
+/// A `static` that is filled once at run time and then handed out as `&'static mut`.
 ///
-/// Used for tables and stacks the hardware keeps using (GDT, TSS, IDT, page tables): the
-/// first [`take`](Self::take) gets the only mutable reference; later calls get `None`.
+/// Used for tables and stacks the hardware keeps using (GDT, TSS, IDT, page tables, the
+/// page bitmap): the first [`init`](Self::init) or [`init_zeroed`](Self::init_zeroed) gets
+/// the only mutable reference; later calls get `None`.
+///
+/// An empty cell is all zero bytes, so it lives in `.bss`, which both entry points clear:
+/// a kernel entered again (the 64-bit entry after a PVH boot, as `rt-check` does) starts
+/// with empty cells, where a cell initialised at compile time (`.data`) would stay taken.
 pub struct StaticCell<T> {
     taken: AtomicBool,
-    value: UnsafeCell<T>,
+    value: UnsafeCell<MaybeUninit<T>>,
 }
 
-// SAFETY: the value is reachable only through the single `&'static mut T` that `take`
-// returns once (guarded by the atomic swap), so sharing the cell between threads is sharing
-// nothing but the flag; the `&mut T` may move to another thread, hence `T: Send`.
+// SAFETY: the value is reachable only through the single `&'static mut T` handed out once
+// (guarded by the atomic swap), so sharing the cell between threads shares nothing but the
+// flag; the `&mut T` may move to another thread, hence `T: Send`.
 unsafe impl<T: Send> Sync for StaticCell<T> {}
 
 impl<T> StaticCell<T> {
-    /// A cell holding `value`, not yet taken.
-    pub const fn new(value: T) -> Self {
+    /// An empty cell.
+    pub const fn new() -> Self {
         Self {
             taken: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
-    /// The contents, the first time; `None` afterwards.
+    /// Claims the cell: `true` exactly once.
+    fn claim(&self) -> bool {
+        !self.taken.swap(true, Ordering::AcqRel)
+    }
+
+    /// Moves `value` into the cell and returns it, the first time; `None` afterwards (and
+    /// `value` is dropped).
     // The lint flags `&self -> &mut T`; here the atomic swap makes the `&mut` unique.
     #[allow(clippy::mut_from_ref)]
-    pub fn take(&'static self) -> Option<&'static mut T> {
-        if self.taken.swap(true, Ordering::AcqRel) {
-            None
-        } else {
-            // SAFETY: the swap above returned `false` exactly once, so this is the only
-            // reference ever created to the value; it lives as long as the `'static` cell.
-            Some(unsafe { &mut *self.value.get() })
+    pub fn init(&'static self, value: T) -> Option<&'static mut T> {
+        if !self.claim() {
+            return None;
         }
+        // SAFETY: `claim` returned true exactly once, so this is the only reference ever
+        // made to the storage, which lives as long as the 'static cell.
+        let slot = unsafe { &mut *self.value.get() };
+        Some(slot.write(value))
+    }
+
+    /// Fills the cell with zero bytes in place and returns it, the first time; `None`
+    /// afterwards. For values too large to build on the stack.
+    ///
+    /// # Safety
+    ///
+    /// All-zero bytes must be a valid `T`.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn init_zeroed(&'static self) -> Option<&'static mut T> {
+        if !self.claim() {
+            return None;
+        }
+        // SAFETY: `claim` returned true exactly once, so this is the only reference ever
+        // made to the storage, which lives as long as the 'static cell.
+        let slot = unsafe { &mut *self.value.get() };
+        // SAFETY: the pointer is the storage's own, valid and aligned for one `T`.
+        unsafe { slot.as_mut_ptr().write_bytes(0, 1) };
+        // SAFETY: the storage is all zero bytes, a valid `T` (the caller's duty).
+        Some(unsafe { slot.assume_init_mut() })
+    }
+}
+
+impl<T> Default for StaticCell<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -147,11 +185,22 @@ mod tests {
 
     #[test]
     fn static_cell_hands_out_once() {
-        let cell: &'static StaticCell<u32> = Box::leak(Box::new(StaticCell::new(7)));
-        let first = cell.take().expect("first take succeeds");
+        let cell: &'static StaticCell<u32> = Box::leak(Box::new(StaticCell::new()));
+        let first = cell.init(7).expect("first init succeeds");
         *first += 1;
         assert_eq!(*first, 8);
-        assert!(cell.take().is_none());
+        assert!(cell.init(9).is_none());
+        // SAFETY: zero is a valid u32.
+        assert!(unsafe { cell.init_zeroed() }.is_none());
+    }
+
+    #[test]
+    fn static_cell_zeroes_in_place() {
+        let cell: &'static StaticCell<[u64; 512]> = Box::leak(Box::new(StaticCell::new()));
+        // SAFETY: all-zero bytes are a valid array of integers.
+        let value = unsafe { cell.init_zeroed() }.expect("first init succeeds");
+        assert!(value.iter().all(|&x| x == 0));
+        assert!(cell.init([1; 512]).is_none());
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! * empty or `selftest`: checks the runtime's services and reports them like the demo
 //!   (`[rt-check] <check>: ok|unavailable|FAILED (...)`, then a summary); exits with success
 //!   when nothing failed.
+//! * `reenter64`: enters the runtime again through the 64-bit entry (`e_entry`, the one
+//!   `hv-sim` uses), the way the boot contract describes it: long mode, identity map,
+//!   interrupts off, a useless RSP, `RDI` = an `hvm_start_info` built here with this
+//!   boot's memory map and the command line `selftest`. `reenter64-bare` does the same with
+//!   `RDI` = 0 (no start info). The second boot runs the self-test.
 //! * `fault=ud|gp|pf|df|int`: triggers an invalid opcode, a general protection fault, a page
 //!   fault on the null page, a double fault (an exception with the stack pointer in unmapped
 //!   memory, so only the IST stack saves the report) or an interrupt on a vector without a
@@ -29,6 +34,8 @@ kernel_rt::entry!(main);
 fn main(boot: &'static BootInfo) -> ! {
     match boot.cmdline() {
         Some("" | "selftest") => selftest(boot),
+        Some("reenter64") => reenter64(Some(boot)),
+        Some("reenter64-bare") => reenter64(None),
         Some(scenario) => match scenario.strip_prefix("fault=") {
             Some(fault) => trigger(fault),
             None => {
@@ -232,6 +239,109 @@ fn task_priority() -> Outcome {
     })();
     interrupts::unregister(v);
     outcome.unwrap_or_else(|e: apic::ApicError| Outcome::failed(format_args!("{e}")))
+}
+
+/// Builds an identity map of the first 4 GiB with 2 MiB pages in allocated pages (as a
+/// host would: outside the kernel image) and returns the PML4's physical address.
+fn host_page_tables() -> u64 {
+    const PRESENT_WRITABLE: u64 = 0x3;
+    const HUGE: u64 = 0x80;
+    let alloc = || match frames::alloc_page() {
+        Ok(page) => page.leak(),
+        Err(e) => {
+            println!("[rt-check] no page for the host page tables: {e}");
+            kernel_rt::exit(false)
+        }
+    };
+    let pml4 = alloc();
+    let pdpt = alloc();
+    for g in 0..4_u64 {
+        let pd = alloc();
+        for i in 0..512_u64 {
+            let addr = ((g << 9) + i) << 21;
+            put(
+                pd,
+                8 * i as usize,
+                &(addr | PRESENT_WRITABLE | HUGE).to_le_bytes(),
+            );
+        }
+        put(
+            pdpt,
+            8 * g as usize,
+            &(pd.phys_addr() | PRESENT_WRITABLE).to_le_bytes(),
+        );
+    }
+    put(
+        pml4,
+        0,
+        &(pdpt.phys_addr() | PRESENT_WRITABLE).to_le_bytes(),
+    );
+    pml4.phys_addr()
+}
+
+/// Writes `bytes` at `offset` of `page`.
+fn put(page: &mut frames::Page, offset: usize, bytes: &[u8]) {
+    page.0[offset..offset + bytes.len()].copy_from_slice(bytes);
+}
+
+/// Jumps to the runtime's 64-bit entry with `RDI` = an `hvm_start_info` describing `boot`
+/// (or 0 without one).
+fn reenter64(boot: Option<&BootInfo>) -> ! {
+    const CMDLINE: usize = 0x100;
+    const MEMMAP: usize = 0x200;
+    let start_info = match boot {
+        None => 0,
+        Some(boot) => {
+            let page = match frames::alloc_page() {
+                Ok(page) => page.leak(),
+                Err(e) => {
+                    println!("[rt-check] no page for the start info: {e}");
+                    kernel_rt::exit(false)
+                }
+            };
+            let base = page.phys_addr();
+            let regions = boot.regions();
+            put(page, 0, &kernel_rt::bootinfo::HVM_START_MAGIC.to_le_bytes());
+            put(page, 4, &1_u32.to_le_bytes());
+            put(page, 24, &(base + CMDLINE as u64).to_le_bytes());
+            put(page, 40, &(base + MEMMAP as u64).to_le_bytes());
+            put(page, 48, &(regions.len() as u32).to_le_bytes());
+            put(page, CMDLINE, b"selftest\0");
+            for (i, r) in regions.iter().enumerate() {
+                let at = MEMMAP + 24 * i;
+                put(page, at, &r.start.to_le_bytes());
+                put(page, at + 8, &r.size.to_le_bytes());
+                put(page, at + 16, &r.kind.0.to_le_bytes());
+            }
+            base
+        }
+    };
+    // Like a host, map with tables of its own: the runtime's tables are in .bss, which the
+    // entry clears.
+    let pml4 = host_page_tables();
+    println!("[rt-check] re-entering through the 64-bit entry (start info at {start_info:#x})");
+    interrupts::disable();
+    unsafe extern "C" {
+        fn rt_entry64() -> !;
+    }
+    // SAFETY: this is the boot contract's 64-bit entry state: long mode with an identity
+    // map of the first 4 GiB in tables outside the kernel image (it covers RAM and the
+    // kernel, so the CR3 switch keeps this code mapped), a 64-bit CS and flat data segments,
+    // interrupts off, RDI = a valid start info or 0. RSP is set to an unmapped address to
+    // show that the entry does not use it. The entry never returns, and it clears .bss and
+    // rebuilds every runtime structure, so nothing of this boot is relied on afterwards.
+    unsafe {
+        core::arch::asm!(
+            "mov cr3, {pml4}",
+            "mov rsp, {junk}",
+            "jmp {entry}",
+            pml4 = in(reg) pml4,
+            junk = in(reg) UNMAPPED,
+            entry = sym rt_entry64,
+            in("rdi") start_info,
+            options(noreturn),
+        )
+    }
 }
 
 /// Above the 4 GiB identity map: unmapped.

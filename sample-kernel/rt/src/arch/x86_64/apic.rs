@@ -109,11 +109,15 @@ pub fn init() -> ApicState {
     // reading it has no side effect.
     let value = unsafe { base.read() };
     // Enable first, then switch to x2APIC: going from disabled straight to x2APIC mode is
-    // an invalid transition (SDM 11.12.5).
-    // SAFETY: setting EN keeps the base address; the APIC's MMIO page is not used.
-    unsafe { base.write(value | APIC_BASE_ENABLE) };
-    // SAFETY: with EN set and CPUID announcing x2APIC, setting EXTD enters x2APIC mode.
-    unsafe { base.write(value | APIC_BASE_ENABLE | APIC_BASE_X2APIC) };
+    // an invalid transition, and so is leaving x2APIC mode by clearing EXTD alone (SDM
+    // 11.12.5), which matters when a host (or a second entry) hands over the APIC in
+    // x2APIC mode already.
+    if value & APIC_BASE_X2APIC == 0 {
+        // SAFETY: setting EN keeps the base address; the APIC's MMIO page is not used.
+        unsafe { base.write(value | APIC_BASE_ENABLE) };
+        // SAFETY: with EN set and CPUID announcing x2APIC, setting EXTD enters x2APIC mode.
+        unsafe { base.write(value | APIC_BASE_ENABLE | APIC_BASE_X2APIC) };
+    }
     ENABLED.store(true, Ordering::Release);
     let settings = [
         (X2APIC_LVT_LINT0, LVT_MASKED),

@@ -19,9 +19,9 @@ const IST_STACK_SIZE: usize = 16 * 1024;
 #[repr(C, align(16))]
 struct Stack([u8; IST_STACK_SIZE]);
 
-static DOUBLE_FAULT_STACK: StaticCell<Stack> = StaticCell::new(Stack([0; IST_STACK_SIZE]));
-static TSS: StaticCell<TaskStateSegment> = StaticCell::new(TaskStateSegment::new());
-static GDT: StaticCell<GlobalDescriptorTable> = StaticCell::new(GlobalDescriptorTable::new());
+static DOUBLE_FAULT_STACK: StaticCell<Stack> = StaticCell::new();
+static TSS: StaticCell<TaskStateSegment> = StaticCell::new();
+static GDT: StaticCell<GlobalDescriptorTable> = StaticCell::new();
 
 /// Loads the GDT and TSS and reloads every segment register. Called once at boot.
 ///
@@ -29,13 +29,18 @@ static GDT: StaticCell<GlobalDescriptorTable> = StaticCell::new(GlobalDescriptor
 ///
 /// If called twice.
 pub fn init() {
-    let stack = DOUBLE_FAULT_STACK.take().expect("gdt::init runs once");
-    let tss = TSS.take().expect("gdt::init runs once");
+    // SAFETY: a stack of zero bytes is a valid byte array.
+    let stack = unsafe { DOUBLE_FAULT_STACK.init_zeroed() }.expect("gdt::init runs once");
+    let tss = TSS
+        .init(TaskStateSegment::new())
+        .expect("gdt::init runs once");
     let stack_top = VirtAddr::from_ptr(stack.0.as_ptr_range().end);
     tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST_INDEX)] = stack_top;
     let tss: &'static TaskStateSegment = tss;
 
-    let gdt = GDT.take().expect("gdt::init runs once");
+    let gdt = GDT
+        .init(GlobalDescriptorTable::new())
+        .expect("gdt::init runs once");
     let code = gdt.append(Descriptor::kernel_code_segment());
     let data = gdt.append(Descriptor::kernel_data_segment());
     let tss_selector = gdt.append(Descriptor::tss_segment(tss));

@@ -151,7 +151,7 @@ const EXCEPTIONS: [(&str, &str); 32] = [
     ("#31", "reserved"),
 ];
 
-static IDT: StaticCell<InterruptDescriptorTable> = StaticCell::new(InterruptDescriptorTable::new());
+static IDT: StaticCell<InterruptDescriptorTable> = StaticCell::new();
 
 /// The address of the stub for `vector`.
 fn stub(vector: u8) -> VirtAddr {
@@ -176,7 +176,9 @@ fn set<F>(entry: &mut Entry<F>, vector: u8) -> &mut x86_64::structures::idt::Ent
 ///
 /// If called twice.
 pub fn init() {
-    let idt = IDT.take().expect("idt::init runs once");
+    let idt = IDT
+        .init(InterruptDescriptorTable::new())
+        .expect("idt::init runs once");
     for vector in (0..=255_u8).filter(|v| !WITH_ERROR_CODE.contains(v)) {
         if matches!(vector, 15 | 18 | 22..=27 | 31) {
             continue; // reserved (no public entry) or machine check (set below)

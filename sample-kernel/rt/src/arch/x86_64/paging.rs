@@ -29,12 +29,7 @@ struct Tables {
     pt0: PageTable,
 }
 
-static TABLES: StaticCell<Tables> = StaticCell::new(Tables {
-    pml4: PageTable::new(),
-    pdpt: PageTable::new(),
-    pd: [const { PageTable::new() }; 4],
-    pt0: PageTable::new(),
-});
+static TABLES: StaticCell<Tables> = StaticCell::new();
 
 /// The physical (= virtual) address of a table inside the kernel image.
 fn phys(table: &PageTable) -> PhysAddr {
@@ -59,7 +54,8 @@ impl PageZero {
 ///
 /// If called twice.
 pub fn init() -> PageZero {
-    let tables = TABLES.take().expect("paging::init runs once");
+    // SAFETY: a page table of zero bytes is a valid table with every entry unused.
+    let tables = unsafe { TABLES.init_zeroed() }.expect("paging::init runs once");
     let table = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
     let huge = table | PageTableFlags::HUGE_PAGE;
 
