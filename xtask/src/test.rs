@@ -13,6 +13,9 @@ const BARE_TARGETS: [&str; 2] = ["x86_64-unknown-none", "aarch64-unknown-none"];
 /// Time limit of one kernel boot: a hang fails the test instead of hanging CI.
 const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
+/// Time limit of the boot that hangs on purpose, to check that the limit works.
+const HANG_LIMIT: Duration = Duration::from_secs(3);
+
 /// Environment variable that, set to `1`, rewrites the expected transcripts like `--bless`.
 const BLESS_ENV: &str = "XTASK_BLESS";
 
@@ -24,6 +27,8 @@ struct Boot {
     /// TCG `-cpu`; `None` is the default (`max`).
     cpu: Option<&'static str>,
     append: Option<&'static str>,
+    /// Time limit of the boot.
+    limit: Duration,
     expect: Verdict,
     /// File name under `tests/transcripts/`.
     transcript: &'static str,
@@ -36,6 +41,7 @@ const fn demo(profile: Profile, machine: Machine) -> Boot {
         machine,
         cpu: None,
         append: None,
+        limit: BOOT_LIMIT,
         expect: Verdict::Success,
         transcript: "x86_64-qemu-tcg.txt",
     }
@@ -48,6 +54,7 @@ const fn rt_check(append: &'static str, expect: Verdict, transcript: &'static st
         machine: Machine::Q35,
         cpu: None,
         append: Some(append),
+        limit: BOOT_LIMIT,
         expect,
         transcript,
     }
@@ -77,6 +84,14 @@ const BOOTS: &[Boot] = &[
         Verdict::Success,
         "x86_64-rt-check-reenter64-bare.txt",
     ),
+    Boot {
+        limit: HANG_LIMIT,
+        ..rt_check(
+            "hang",
+            Verdict::Timeout(HANG_LIMIT),
+            "x86_64-rt-check-hang.txt",
+        )
+    },
     rt_check("fault=ud", Verdict::Failure, "x86_64-rt-check-fault-ud.txt"),
     rt_check("fault=gp", Verdict::Failure, "x86_64-rt-check-fault-gp.txt"),
     rt_check("fault=pf", Verdict::Failure, "x86_64-rt-check-fault-pf.txt"),
@@ -180,7 +195,7 @@ fn boot_all(bless: bool) -> Result<(), String> {
             boot.cpu.unwrap_or("max"),
             boot.append.unwrap_or("")
         );
-        let run = qemu::run(&config, false, BOOT_LIMIT)?;
+        let run = qemu::run(&config, false, boot.limit)?;
         let mut problems = Vec::new();
         if run.verdict != boot.expect {
             problems.push(format!(

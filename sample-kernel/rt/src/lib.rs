@@ -64,7 +64,7 @@ pub use entry::KernelMain;
 /// The function takes the parsed boot information and never returns; it ends the run with
 /// [`exit`].
 ///
-/// ```ignore
+/// ```text
 /// kernel_rt::entry!(main);
 ///
 /// fn main(boot: &'static kernel_rt::bootinfo::BootInfo) -> ! {

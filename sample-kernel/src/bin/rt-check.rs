@@ -10,6 +10,8 @@
 //!   interrupts off, a useless RSP, `RDI` = an `hvm_start_info` built here with this
 //!   boot's memory map and the command line `selftest`. `reenter64-bare` does the same with
 //!   `RDI` = 0 (no start info). The second boot runs the self-test.
+//! * `hang`: halts forever with interrupts off and never reports, so the test harness can
+//!   check that its time limit ends a hung boot.
 //! * `fault=ud|gp|pf|df|int`: triggers an invalid opcode, a general protection fault, a page
 //!   fault on the null page, a double fault (an exception with the stack pointer in unmapped
 //!   memory, so only the IST stack saves the report) or an interrupt on a vector without a
@@ -36,6 +38,10 @@ fn main(boot: &'static BootInfo) -> ! {
         Some("" | "selftest") => selftest(boot),
         Some("reenter64") => reenter64(Some(boot)),
         Some("reenter64-bare") => reenter64(None),
+        Some("hang") => {
+            println!("[rt-check] hanging on purpose");
+            kernel_rt::arch::x86_64::exit::halt_forever()
+        }
         Some(scenario) => match scenario.strip_prefix("fault=") {
             Some(fault) => trigger(fault),
             None => {

@@ -1,4 +1,5 @@
-//! Hypervisor discovery with raw CPUID (TLFS 2.4, "Hypervisor Discovery").
+//! Hypervisor discovery with raw CPUID (TLFS 2.2 "Hypervisor Discovery", 2.4.1, 2.4.2,
+//! and the first step of TLFS 3.13).
 //!
 //! Interim: this module is replaced by `hv-guest`'s discovery when it lands. It reads
 //! only CPUID, never a synthetic MSR.
@@ -6,11 +7,14 @@
 use kernel_rt::arch::x86_64::cpu::cpuid;
 use kernel_rt::report::Outcome;
 
-/// CPUID.1:ECX bit 31: a hypervisor is present (TLFS 2.4.1).
+/// CPUID.1:ECX bit 31: a hypervisor is present (TLFS 2.2).
 const CPUID_1_ECX_HYPERVISOR: u32 = 1 << 31;
 
 /// Hypervisor CPUID leaf range and vendor ID signature (TLFS 2.4.1).
 const LEAF_VENDOR: u32 = 0x4000_0000;
+
+/// The maximum leaf a hypervisor with the "Hv#1" interface reports at least (TLFS 3.13).
+const MIN_HV1_MAX_LEAF: u32 = 0x4000_0005;
 
 /// Hypervisor vendor-neutral interface identification (TLFS 2.4.2).
 const LEAF_INTERFACE: u32 = 0x4000_0001;
@@ -56,9 +60,11 @@ impl Discovery {
         }
     }
 
-    /// Whether the Microsoft hypervisor interface ("Hv#1") is offered.
+    /// Whether the Microsoft hypervisor interface is offered: signature "Hv#1" and a
+    /// maximum leaf of at least 0x40000005 (TLFS 3.13).
     pub(crate) fn has_hyperv_interface(&self) -> bool {
-        matches!(self, Self::Hypervisor { interface, .. } if *interface == HV_INTERFACE_SIGNATURE)
+        matches!(self, Self::Hypervisor { interface, max_leaf, .. }
+            if *interface == HV_INTERFACE_SIGNATURE && *max_leaf >= MIN_HV1_MAX_LEAF)
     }
 
     /// The report's hypervisor identity line.
