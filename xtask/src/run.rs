@@ -102,6 +102,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     };
     println!("xtask: host {host} ({why})");
+    if args.host == Some(Host::QemuKvm) {
+        if let Err(why) = crate::kvm::probe_hyperv() {
+            eprintln!("xtask: warning: {why}; QEMU will likely refuse the hv-* flags");
+        }
+    }
     if args.hv_flags.is_some() && host != Host::QemuKvm {
         return Err(format!(
             "--hv-flags applies to qemu-kvm only: QEMU's hv-* enlightenments need KVM (TCG \

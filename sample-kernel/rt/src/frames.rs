@@ -216,6 +216,8 @@ mod global {
     use core::ops::{Deref, DerefMut};
     use core::ptr::NonNull;
 
+    use x86_64::instructions::interrupts::without_interrupts;
+
     use super::{FrameBitmap, PAGE_SIZE, populate};
     use crate::arch::x86_64::paging::IDENTITY_MAP_END;
     use crate::bootinfo::BootInfo;
@@ -287,12 +289,11 @@ mod global {
     impl Drop for PageBox {
         fn drop(&mut self) {
             let addr = self.page.addr().get() as u64;
-            if let Some(frames) = FRAMES.lock().as_mut() {
-                // The box came from this allocator and owned the page, so freeing it cannot
-                // fail; an error here would mean the bitmap was corrupted.
-                if let Err(e) = frames.free(addr) {
-                    panic!("page allocator: {e}");
-                }
+            let freed = without_interrupts(|| FRAMES.lock().as_mut().map(|f| f.free(addr)));
+            // The box came from this allocator and owned the page, so freeing it cannot
+            // fail; an error here would mean the bitmap was corrupted.
+            if let Some(Err(e)) = freed {
+                panic!("page allocator: {e}");
             }
         }
     }
@@ -329,12 +330,15 @@ mod global {
     ///
     /// [`AllocError`] when no page is free.
     pub fn alloc_page() -> Result<PageBox, AllocError> {
-        let addr = FRAMES
-            .lock()
-            .as_mut()
-            .ok_or(AllocError::NotInitialized)?
-            .alloc()
-            .ok_or(AllocError::OutOfMemory)?;
+        // Interrupts stay off while the lock is held, so a handler may allocate too.
+        let addr = without_interrupts(|| {
+            FRAMES
+                .lock()
+                .as_mut()
+                .ok_or(AllocError::NotInitialized)?
+                .alloc()
+                .ok_or(AllocError::OutOfMemory)
+        })?;
         let ptr = core::ptr::with_exposed_provenance_mut::<Page>(addr as usize);
         // SAFETY: `addr` is a free RAM page below IDENTITY_MAP_END (the bitmap covers only
         // that range, and the kernel image and non-RAM regions were reserved), so it is
@@ -346,7 +350,7 @@ mod global {
 
     /// Number of free pages.
     pub fn free_pages() -> usize {
-        FRAMES.lock().as_ref().map_or(0, FrameBitmap::free_pages)
+        without_interrupts(|| FRAMES.lock().as_ref().map_or(0, FrameBitmap::free_pages))
     }
 
     /// Builds the allocator from the boot memory map, keeping `reserved` ranges out.
@@ -358,7 +362,7 @@ mod global {
         };
         let mut bitmap = FrameBitmap::new(words, Some(managed));
         populate(&mut bitmap, boot.regions(), reserved);
-        *FRAMES.lock() = Some(bitmap);
+        without_interrupts(|| *FRAMES.lock() = Some(bitmap));
     }
 }
 
