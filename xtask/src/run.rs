@@ -84,7 +84,6 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     .map_err(|_| format!("`--timeout {secs}`: not a number of seconds"))?;
                 parsed.timeout = Duration::from_secs(secs);
             }
-            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
@@ -93,6 +92,10 @@ fn parse(args: &[String]) -> Result<Args, String> {
 
 /// `cargo xtask run`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     let args = parse(args)?;
     let (host, why) = match args.host {
         Some(host) => (host, "chosen with --host".to_string()),

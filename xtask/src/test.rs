@@ -14,7 +14,7 @@ const BARE_TARGETS: [&str; 2] = ["x86_64-unknown-none", "aarch64-unknown-none"];
 const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
 /// Time limit of the boot that hangs on purpose, to check that the limit works.
-const HANG_LIMIT: Duration = Duration::from_secs(3);
+const HANG_LIMIT: Duration = Duration::from_secs(5);
 
 /// Environment variable that, set to `1`, rewrites the expected transcripts like `--bless`.
 const BLESS_ENV: &str = "XTASK_BLESS";
