@@ -1,1 +1,0 @@
-//! The VMBus protocol: channel messages, ring buffers and packets.
