@@ -555,7 +555,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
         self.resume_rep(base, count, |control| {
             // Input registers are reloaded on every issue: a host may have used them for
             // output (TLFS 3.9).
-            let mut block = template.clone();
+            let mut block = template;
             self.invoke_xmm(control, &mut block)
         })
         .map_err(|(error, completed)| RepError {
