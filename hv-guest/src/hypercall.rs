@@ -161,7 +161,7 @@ impl XmmOutput {
 
 /// The hypercall handle: a platform plus an enabled hypercall page.
 ///
-/// Cheap to copy; borrows the [`crate::hypercall_page::HypercallPage`] it came from, so the
+/// Cheap to copy; borrows the [`crate::hyperv::HypercallPage`] it came from, so the
 /// page cannot be disabled while a handle exists.
 #[derive(Debug)]
 pub struct Hypercalls<'a, P: Platform> {

@@ -16,10 +16,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod arch;
+pub mod discovery;
 pub mod hypercall;
+pub mod hyperv;
 pub mod page;
 pub mod platform;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod vp;
 
 pub use hv_defs as defs;

@@ -2,7 +2,7 @@
 //!
 //! Every wrapper in this crate reaches the hardware only through [`Platform`]. The real
 //! implementation, [`crate::arch::x86_64::X64`], executes CPUID, RDMSR/WRMSR and calls into
-//! the hypercall page; the scripted fake in [`crate::testing`] records the exact traffic so
+//! the hypercall page; the scripted fake in the `testing` module (feature `testing`) records the exact traffic so
 //! the wrappers are unit-tested on the host.
 
 use core::ptr::NonNull;
@@ -42,7 +42,7 @@ impl CpuidResult {
 /// Where to call to make a hypercall: the start of an enabled hypercall page
 /// (TLFS 3.13: "invoking a hypercall simply involves a call to the start of the page").
 ///
-/// Only [`crate::hypercall::HypercallPage`] creates one, after the hypervisor has accepted the
+/// Only [`crate::hyperv::HypercallPage`] creates one, after the hypervisor has accepted the
 /// page, so holding an entry means the page is mapped, executable and filled in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct HypercallEntry(NonNull<u8>);

@@ -48,6 +48,8 @@ pub enum MsrAccess {
     ReadOnly,
     /// Reads raise #GP.
     WriteOnly,
+    /// Writes succeed but leave the value unchanged (a host that ignores them).
+    DropsWrites,
 }
 
 /// What a hypercall handler sees and may change.
@@ -241,6 +243,7 @@ impl Platform for FakePlatform {
         self.log.borrow_mut().push(Event::WriteMsr(msr, value));
         match self.msrs.borrow_mut().get_mut(&msr) {
             Some((_, MsrAccess::ReadOnly)) | None => panic!("#GP: WRMSR {msr:#x} <- {value:#x}"),
+            Some((_, MsrAccess::DropsWrites)) => {}
             Some(entry) => entry.0 = value,
         }
     }
@@ -260,7 +263,7 @@ impl Platform for FakePlatform {
     ) -> u64 {
         self.log
             .borrow_mut()
-            .push(Event::HypercallXmm(control, block.clone()));
+            .push(Event::HypercallXmm(control, *block));
         self.call(control, block.qwords[0], block.qwords[1], Some(block))
     }
 }
