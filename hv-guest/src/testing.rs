@@ -22,7 +22,13 @@ use std::collections::BTreeMap;
 use std::vec::Vec;
 
 use crate::page::{HvPage, IoPages, PhysPage};
-use crate::platform::{CpuidResult, HypercallEntry, Platform, XmmBlock};
+use hv_defs::register::HvRegisterName;
+use hv_defs::status::HvError;
+
+use crate::platform::{
+    CpuidResult, HypercallEntry, Platform, X64Platform, XmmBlock, x64_read_register,
+    x64_write_register,
+};
 
 /// One access the code under test made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,7 +226,7 @@ impl FakePlatform {
     }
 }
 
-impl Platform for FakePlatform {
+impl X64Platform for FakePlatform {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult {
         self.log.borrow_mut().push(Event::Cpuid(leaf, subleaf));
         self.cpuid
@@ -246,6 +252,18 @@ impl Platform for FakePlatform {
             Some((_, MsrAccess::DropsWrites)) => {}
             Some(entry) => entry.0 = value,
         }
+    }
+}
+
+impl Platform for FakePlatform {
+    unsafe fn read_register(&self, name: HvRegisterName) -> Result<u64, HvError> {
+        // SAFETY: the fake checks MSR existence itself (it panics with #GP).
+        unsafe { x64_read_register(self, name) }
+    }
+
+    unsafe fn write_register(&self, name: HvRegisterName, value: u64) -> Result<(), HvError> {
+        // SAFETY: as above.
+        unsafe { x64_write_register(self, name, value) }
     }
 
     unsafe fn hypercall(&self, _entry: HypercallEntry, control: u64, rdx: u64, r8: u64) -> u64 {

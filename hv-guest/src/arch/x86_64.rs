@@ -14,7 +14,13 @@ use core::arch::asm;
 
 use x86_64::registers::model_specific::Msr;
 
-use crate::platform::{CpuidResult, HypercallEntry, Platform, XmmBlock};
+use hv_defs::register::HvRegisterName;
+use hv_defs::status::HvError;
+
+use crate::platform::{
+    CpuidResult, HypercallEntry, Platform, X64Platform, XmmBlock, x64_read_register,
+    x64_write_register,
+};
 
 /// The x86_64 processor this code runs on.
 ///
@@ -22,7 +28,7 @@ use crate::platform::{CpuidResult, HypercallEntry, Platform, XmmBlock};
 #[derive(Copy, Clone, Debug, Default)]
 pub struct X64;
 
-impl Platform for X64 {
+impl X64Platform for X64 {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult {
         let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
         CpuidResult {
@@ -43,6 +49,18 @@ impl Platform for X64 {
         // SAFETY: the caller guarantees the MSR exists, the value is valid and any memory
         // the write lets the hypervisor use is owned for the overlay's lifetime.
         unsafe { msr.write(value) }
+    }
+}
+
+impl Platform for X64 {
+    unsafe fn read_register(&self, name: HvRegisterName) -> Result<u64, HvError> {
+        // SAFETY: the caller guarantees the register (its MSR) exists.
+        unsafe { x64_read_register(self, name) }
+    }
+
+    unsafe fn write_register(&self, name: HvRegisterName, value: u64) -> Result<(), HvError> {
+        // SAFETY: the caller guarantees the register exists and the value is valid.
+        unsafe { x64_write_register(self, name, value) }
     }
 
     unsafe fn hypercall(&self, entry: HypercallEntry, control: u64, rdx: u64, r8: u64) -> u64 {
