@@ -10,6 +10,7 @@
 //!
 //! | module | TLFS |
 //! | --- | --- |
+//! | [`arm64`] | Post-TLFS: the arm64 `HVC` conventions, SMCCC function ids and UID |
 //! | [`cpuid`] | 2.4 Microsoft hypervisor CPUID leaves |
 //! | [`guest_id`] | 2.6 Reporting the guest OS identity |
 //! | [`hypercall`] | 3 Hypercall interface, appendix A |
@@ -41,6 +42,7 @@
 #[macro_use]
 mod macros;
 
+pub mod arm64;
 pub mod cpuid;
 pub mod guest_id;
 pub mod hypercall;
