@@ -9,7 +9,10 @@
 //! | memory-based, variable header | [`Hypercalls::call_with_variable_header`] | input page | output page |
 //! | rep | [`Hypercalls::rep_call`] | header + list | list |
 //! | register fast | [`Hypercalls::fast`] | RDX, R8 (16 bytes) | none |
-//! | XMM fast | [`Hypercalls::xmm`], [`Hypercalls::xmm_rep`] | RDX, R8, XMM0–5 (112 bytes) | registers after the input |
+//! | XMM fast (x64 only) | `Hypercalls::xmm`, `Hypercalls::xmm_rep` | RDX, R8, XMM0–5 (112 bytes) | registers after the input |
+//!
+//! On arm64 the memory-based, rep and register fast conventions are the same calls made with
+//! `HVC` (see `crate::arm64` for the registers); the XMM methods do not exist there.
 //!
 //! Rules the API enforces so the host never sees a malformed call:
 //!
@@ -25,15 +28,19 @@ use core::mem::size_of;
 use core::sync::atomic::{Ordering, compiler_fence};
 
 use hv_defs::HV_PAGE_SIZE;
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use hv_defs::hypercall::HV_HYPERCALL_XMM_BLOCK_BYTES;
 use hv_defs::hypercall::{
     HV_HYPERCALL_FAST_INPUT_BYTES, HV_HYPERCALL_REP_MAX, HV_HYPERCALL_VARIABLE_HEADER_MAX,
-    HV_HYPERCALL_XMM_BLOCK_BYTES, HvCallCode, HvHypercallInput, HvHypercallOutput,
+    HvCallCode, HvHypercallInput, HvHypercallOutput,
 };
 use hv_defs::status::HvError;
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::page::IoPages;
-use crate::platform::{HypercallEntry, Platform, XmmBlock};
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use crate::platform::XmmBlock;
+use crate::platform::{HypercallEntry, Platform};
 
 /// Why a hypercall was not made or did not succeed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -69,6 +76,7 @@ pub enum CallError {
         len: usize,
     },
     /// XMM fast input (or output) is not offered by this partition (TLFS 3.7.2.1, 3.8.1.1).
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     XmmUnavailable,
     /// The host reported a "reps completed" count that cannot be right: not beyond the start
     /// index, or beyond the rep count.
@@ -111,6 +119,7 @@ impl core::fmt::Display for CallError {
                     "variable header of {len} bytes exceeds the 10-bit size field"
                 )
             }
+            #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
             Self::XmmUnavailable => f.write_str("XMM fast hypercalls are not available"),
             Self::BadRepsCompleted {
                 start,
@@ -144,12 +153,14 @@ impl core::fmt::Display for RepError {
 impl core::error::Error for RepError {}
 
 /// The registers an XMM fast call left behind: its output block (TLFS 3.8.1.2).
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct XmmOutput {
     block: XmmBlock,
     offset: usize,
 }
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 impl XmmOutput {
     /// The output bytes: the registers that followed the input block, starting at the
     /// input size rounded up to 16 bytes (TLFS 3.8.1.2).
@@ -161,13 +172,16 @@ impl XmmOutput {
 
 /// The hypercall handle: a platform plus an enabled hypercall page.
 ///
-/// Cheap to copy; borrows the [`crate::hyperv::HypercallPage`] it came from, so the
-/// page cannot be disabled while a handle exists.
+/// Cheap to copy; borrows what it came from (x64: the `crate::hyperv::HypercallPage`, so
+/// the page cannot be disabled while a handle exists; arm64: the `crate::arm64::GuestOs`, so
+/// the identity cannot be cleared).
 #[derive(Debug)]
 pub struct Hypercalls<'a, P: Platform> {
     platform: &'a P,
     entry: HypercallEntry,
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     xmm_input: bool,
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     xmm_output: bool,
 }
 
@@ -189,6 +203,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     ///
     /// `entry` must stay enabled for `'a`, and `xmm_input`/`xmm_output` must only be set when
     /// the partition reports XMM fast input/output (CPUID 0x40000003 EDX bits 4 and 15).
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     pub(crate) const unsafe fn new(
         platform: &'a P,
         entry: HypercallEntry,
@@ -203,6 +218,23 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
         }
     }
 
+    /// A handle for arm64, which has no XMM fast convention.
+    ///
+    /// # Safety
+    ///
+    /// `entry` must stay enabled for `'a` (the guest OS identity stays set).
+    #[cfg(any(target_arch = "aarch64", test, feature = "testing"))]
+    pub(crate) const unsafe fn hvc(platform: &'a P, entry: HypercallEntry) -> Self {
+        Self {
+            platform,
+            entry,
+            #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+            xmm_input: false,
+            #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+            xmm_output: false,
+        }
+    }
+
     /// The platform this handle calls through.
     #[must_use]
     pub const fn platform(&self) -> &'a P {
@@ -210,12 +242,14 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     }
 
     /// Whether XMM fast input is available (TLFS 3.7.2.1).
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     #[must_use]
     pub const fn xmm_input_available(&self) -> bool {
         self.xmm_input
     }
 
     /// Whether XMM fast output is available (TLFS 3.8.1.1).
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     #[must_use]
     pub const fn xmm_output_available(&self) -> bool {
         self.xmm_output
@@ -238,6 +272,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     }
 
     /// Issues one XMM fast hypercall.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     fn invoke_xmm(&self, control: HvHypercallInput, block: &mut XmmBlock) -> HvHypercallOutput {
         debug_assert!(self.xmm_input);
         // SAFETY: `self.entry` is enabled for `'a`, and callers only get here after checking
@@ -462,6 +497,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     ///
     /// [`CallError::XmmUnavailable`] when the partition lacks XMM fast input,
     /// [`CallError::InputTooLarge`] above 112 bytes, [`CallError::Hv`] on failure.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     pub fn xmm(
         &self,
         code: HvCallCode,
@@ -486,6 +522,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     ///
     /// As [`Hypercalls::xmm`], plus [`CallError::XmmUnavailable`] when the partition lacks XMM
     /// fast output and [`CallError::OutputTooLarge`] when `O` does not fit after the input.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     pub fn xmm_with_output<I, O>(&self, code: HvCallCode, input: &I) -> Result<O, CallError>
     where
         I: IntoBytes + Immutable + ?Sized,
@@ -516,6 +553,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     /// # Errors
     ///
     /// A [`RepError`]; [`CallError::InputTooLarge`] when header and elements exceed 112 bytes.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     pub fn xmm_rep<E>(
         &self,
         code: HvCallCode,
@@ -565,6 +603,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
     }
 
     /// Packs `input` into an XMM block, checking availability and size.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     fn xmm_block(&self, input: &[u8]) -> Result<XmmBlock, CallError> {
         if !self.xmm_input {
             return Err(CallError::XmmUnavailable);

@@ -3,12 +3,26 @@
 //!
 //! # Layers
 //!
-//! * [`arch`]: the only code that executes privileged instructions (CPUID, RDMSR/WRMSR, the
-//!   call into the hypercall page). Every `unsafe` block is there or in the few places that
-//!   hand memory to the hypervisor, each with its justification.
+//! * [`arch`]: the only code that executes privileged instructions (x86_64: CPUID,
+//!   RDMSR/WRMSR, the call into the hypercall page; aarch64: `HVC`). Every `unsafe` block is
+//!   there or in the few places that hand memory to the hypervisor, each with its
+//!   justification.
 //! * [`platform::Platform`]: the seam. Everything above it is safe, typed Rust that builds and
-//!   is unit-tested on the host against the scripted fake in `testing` (feature `testing`).
+//!   is unit-tested on the host against the scripted fakes in `testing` (feature `testing`).
 //! * [`hypercall`]: every hypercall calling convention of TLFS 3, typed over `hv-defs`.
+//!
+//! # Architectures
+//!
+//! | | x86_64 | aarch64 |
+//! | --- | --- | --- |
+//! | discovery | `discovery` (CPUID) | `arm64::discovery` (SMCCC UID, feature registers) |
+//! | bring-up | `hyperv`: identity MSR, hypercall page | `arm64::Hyperv`: identity register |
+//! | synthetic registers | MSRs | fast `HvCallGet/SetVpRegisters` |
+//! | XMM fast hypercalls | yes | no (the methods do not exist) |
+//!
+//! Items of one architecture are compiled only for it (plus host test builds and feature
+//! `testing`, which compile both), so using an x64-only item in an arm64 build is a compile
+//! error, not a runtime failure.
 //!
 //! No allocation and no hidden global state: per-CPU state (hypercall parameter pages) is
 //! passed in by the caller, who places it in its own per-CPU data.
@@ -16,8 +30,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod arch;
+#[cfg(any(target_arch = "aarch64", test, feature = "testing"))]
+pub mod arm64;
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub mod discovery;
 pub mod hypercall;
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub mod hyperv;
 pub mod page;
 pub mod platform;

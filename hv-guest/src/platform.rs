@@ -6,20 +6,30 @@
 //!   named by their TLFS register names. Enlightenments (SynIC, timers, reference time, crash
 //!   reporting, VMBus, VSM) are written against it only, so they run unchanged on x86_64
 //!   (registers are MSRs) and arm64 (registers are VP registers reached by hypercall).
-//! * [`X64Platform`], what x86_64 adds: CPUID and raw MSRs, used by discovery, the guest
-//!   identity and the hypercall page.
+//! * `X64Platform`, what x86_64 adds: CPUID, raw MSRs and XMM fast hypercalls, used by
+//!   discovery, the guest identity and the hypercall page.
+//! * `crate::arm64::Arm64Platform`, what arm64 adds: the raw `HVC` instruction, used by
+//!   SMCCC discovery and the register-block fast calls.
 //!
-//! The real implementation, [`crate::arch::x86_64::X64`], executes CPUID, RDMSR/WRMSR and
-//! calls into the hypercall page; the scripted fake in the `testing` module (feature
-//! `testing`) records the exact traffic so the wrappers are unit-tested on the host.
+//! What exists on one architecture only is compiled on that architecture only: on
+//! `aarch64` there is no `X64Platform`, no XMM fast call (`XmmBlock`), no hypercall page
+//! and no CPUID discovery; on `x86_64` there is no `arm64` module. Host test builds (`cfg(test)`
+//! or feature `testing`) compile both, so both are unit-tested against their fakes.
+//!
+//! The real implementations, `crate::arch::x86_64::X64` and `crate::arch::aarch64::Arm64`,
+//! execute the instructions; the scripted fakes in the `testing` module (feature `testing`)
+//! record the exact traffic so the wrappers are unit-tested on the host.
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 use core::ptr::NonNull;
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 use hv_defs::msr::x64_msr_for_register;
 use hv_defs::register::HvRegisterName;
 use hv_defs::status::HvError;
 
 /// The four registers CPUID returns.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CpuidResult {
     /// EAX.
@@ -32,6 +42,7 @@ pub struct CpuidResult {
     pub edx: u32,
 }
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 impl CpuidResult {
     /// The registers in `[eax, ebx, ecx, edx]` order, the order `hv-defs` leaves decode from.
     #[must_use]
@@ -51,32 +62,55 @@ impl CpuidResult {
     }
 }
 
-/// Where to call to make a hypercall: the start of an enabled hypercall page
-/// (TLFS 3.13: "invoking a hypercall simply involves a call to the start of the page").
+/// Proof that hypercalls may be made, and on x64 where to call.
 ///
-/// Only [`crate::hyperv::HypercallPage`] creates one, after the hypervisor has accepted the
-/// page, so holding an entry means the page is mapped, executable and filled in.
+/// * x64: the start of an enabled hypercall page (TLFS 3.13: "invoking a hypercall simply
+///   involves a call to the start of the page"). Only `crate::hyperv::HypercallPage` creates
+///   one, after the hypervisor has accepted the page, so holding an entry means the page is
+///   mapped, executable and filled in.
+/// * arm64: `HVC` needs no entry point; the entry carries no address and only
+///   `crate::arm64::GuestOs` creates one, once the guest OS identity is set (TLFS 2.6:
+///   hypercalls other than setting the identity need it).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct HypercallEntry(NonNull<u8>);
+pub struct HypercallEntry {
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+    page: NonNull<u8>,
+}
 
 impl HypercallEntry {
     /// # Safety
     ///
     /// `va` must be the virtual address of an enabled hypercall page, mapped executable, that
     /// stays enabled and mapped while the entry is used.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     pub(crate) const unsafe fn new(va: NonNull<u8>) -> Self {
-        Self(va)
+        Self { page: va }
+    }
+
+    /// The arm64 entry: no address, `HVC` reaches the hypervisor.
+    ///
+    /// # Safety
+    ///
+    /// The guest OS identity must be set, and stay set while the entry is used.
+    #[cfg(any(target_arch = "aarch64", test, feature = "testing"))]
+    pub(crate) const unsafe fn hvc() -> Self {
+        Self {
+            #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+            page: NonNull::dangling(),
+        }
     }
 
     /// The virtual address of the hypercall page.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     #[must_use]
     pub const fn as_ptr(self) -> *const u8 {
-        self.0.as_ptr()
+        self.page.as_ptr()
     }
 }
 
 /// The register image of an XMM fast hypercall (TLFS 3.7.2, 3.8.1): RDX, R8 and XMM0–XMM5,
-/// 112 bytes in the order the TLFS maps the input (and output) block onto them.
+/// 112 bytes in the order the TLFS maps the input (and output) block onto them. x64 only.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 #[repr(C, align(16))]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct XmmBlock {
@@ -84,6 +118,7 @@ pub struct XmmBlock {
     pub qwords: [u64; 14],
 }
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 impl XmmBlock {
     /// The block as bytes: RDX bytes 0..8, R8 bytes 8..16, XMM0 bytes 16..32, and so on.
     #[must_use]
@@ -101,7 +136,8 @@ impl XmmBlock {
 /// What every architecture offers the layers above: hypercalls and synthetic registers.
 pub trait Platform {
     /// Makes a memory-based or register-based hypercall: control word, then the two inputs
-    /// (x64 RDX and R8: input/output GPAs, or fast input); returns the hypercall result value
+    /// (input/output GPAs, or 16 bytes of fast input; x64 RDX and R8, arm64 the first two
+    /// registers of the fast block, see `crate::arm64`); returns the hypercall result value
     /// (TLFS 3.7, 3.8).
     ///
     /// # Safety
@@ -114,12 +150,14 @@ pub trait Platform {
 
     /// Makes an XMM fast hypercall: the control word plus 112 bytes of registers (x64 RDX,
     /// R8, XMM0–XMM5); afterwards `block` holds those registers as the hypervisor left them
-    /// (fast output, TLFS 3.7.2, 3.8.1). Returns the result value.
+    /// (fast output, TLFS 3.7.2, 3.8.1). Returns the result value. x64 only: arm64 has no XMM
+    /// fast convention.
     ///
     /// # Safety
     ///
     /// `entry` must still be enabled and the partition must offer XMM fast input (CPUID
     /// 0x40000003 EDX bit 4), or the hypervisor raises #UD (TLFS 3.7.2.1).
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     unsafe fn hypercall_xmm(
         &self,
         entry: HypercallEntry,
@@ -128,7 +166,7 @@ pub trait Platform {
     ) -> u64;
 
     /// Reads a synthetic register by its TLFS name (an MSR on x64, TLFS appendix C; a VP
-    /// register on arm64).
+    /// register reached with a fast `HvCallGetVpRegisters` on arm64).
     ///
     /// # Errors
     ///
@@ -161,6 +199,7 @@ pub trait Platform {
 /// a partition that lacks the MSR they fault, and writes change hypervisor state that can
 /// make it write guest memory. The wrappers in this crate only call them after checking the
 /// privileges and features the TLFS says gate them.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub trait X64Platform: Platform {
     /// Executes CPUID with `leaf` in EAX and `subleaf` in ECX.
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult;
@@ -193,6 +232,7 @@ pub trait X64Platform: Platform {
 /// # Safety
 ///
 /// As [`X64Platform::read_msr`] for the register's MSR.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub unsafe fn x64_read_register<P: X64Platform + ?Sized>(
     platform: &P,
     name: HvRegisterName,
@@ -211,6 +251,7 @@ pub unsafe fn x64_read_register<P: X64Platform + ?Sized>(
 /// # Safety
 ///
 /// As [`X64Platform::write_msr`] for the register's MSR.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub unsafe fn x64_write_register<P: X64Platform + ?Sized>(
     platform: &P,
     name: HvRegisterName,
@@ -222,6 +263,7 @@ pub unsafe fn x64_write_register<P: X64Platform + ?Sized>(
     Ok(())
 }
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 impl<P: X64Platform + ?Sized> X64Platform for &P {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult {
         (**self).cpuid(leaf, subleaf)
@@ -260,6 +302,7 @@ impl<P: Platform + ?Sized> Platform for &P {
         unsafe { (**self).hypercall(entry, control, input, output) }
     }
 
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     unsafe fn hypercall_xmm(
         &self,
         entry: HypercallEntry,

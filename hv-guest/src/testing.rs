@@ -1,4 +1,5 @@
-//! A scripted fake [`Platform`] for host unit tests (feature `testing`).
+//! Scripted fake platforms for host unit tests (feature `testing`): [`FakePlatform`] for
+//! x64 here, [`arm64::FakeArm64`] for arm64.
 //!
 //! The fake answers CPUID from a table, keeps MSR values, and hands every hypercall to a
 //! closure the test installs. It records every access in order, so a test can check the
@@ -15,6 +16,8 @@
 //! [`HypercallCtx`].
 
 extern crate std;
+
+pub mod arm64;
 
 use std::boxed::Box;
 use std::cell::RefCell;

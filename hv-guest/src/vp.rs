@@ -94,7 +94,8 @@ impl<P: Platform> Hypercalls<'_, P> {
 
     /// Tells the hypervisor the caller has spun `count` times on a lock
     /// (`HvCallNotifyLongSpinWait`, fast form, TLFS 14.5.1). Call it each time the count
-    /// reaches a multiple of [`crate::discovery::HvInfo::spinlock_retries`].
+    /// reaches a multiple of the discovered spinlock retry count (`spinlock_retries` of
+    /// `crate::discovery::HvInfo` on x64, `crate::arm64::HvInfo` on arm64).
     ///
     /// # Errors
     ///
