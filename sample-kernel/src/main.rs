@@ -4,6 +4,10 @@
 #![no_std]
 #![no_main]
 
+#[cfg(target_arch = "x86_64")]
+mod demo;
+#[cfg(target_arch = "aarch64")]
+#[path = "demo_arm64.rs"]
 mod demo;
 
 use kernel_rt::bootinfo::BootInfo;

@@ -66,6 +66,9 @@ pub enum EntryKind {
     Pvh,
     /// The 64-bit entry at the ELF header's `e_entry`, as `hv-sim` uses it.
     Long64,
+    /// The arm64 Linux `Image` entry: a device tree in X0 (see the arm64 boot contract in
+    /// `docs/architecture.md`).
+    Arm64Image,
 }
 
 impl fmt::Display for EntryKind {
@@ -73,6 +76,7 @@ impl fmt::Display for EntryKind {
         f.write_str(match self {
             Self::Pvh => "pvh",
             Self::Long64 => "64-bit",
+            Self::Arm64Image => "arm64 Image",
         })
     }
 }
@@ -150,6 +154,8 @@ pub enum MemoryMapSource {
     /// An `hvm_start_info` of version 0, which has no memory map: RAM is assumed to end at
     /// [`ASSUMED_RAM_END`].
     AssumedVersion0,
+    /// The device tree's memory nodes and reservation block (arm64).
+    DeviceTree,
 }
 
 /// Why the boot information could not be read.
@@ -292,6 +298,39 @@ impl BootInfo {
         Ok(info)
     }
 
+    /// Boot information from another source than an `hvm_start_info` (the arm64 device
+    /// tree): `regions` beyond [`MAX_REGIONS`] are counted as dropped, a command line longer
+    /// than [`MAX_CMDLINE`] is cut.
+    pub fn from_parts(
+        entry: EntryKind,
+        start_info: u64,
+        source: MemoryMapSource,
+        regions: &[MemoryRegion],
+        regions_dropped: u32,
+        cmdline: &[u8],
+    ) -> Self {
+        let mut info = Self {
+            entry,
+            start_info,
+            source,
+            regions: [MemoryRegion {
+                start: 0,
+                size: 0,
+                kind: RegionKind(0),
+            }; MAX_REGIONS],
+            region_count: regions.len().min(MAX_REGIONS),
+            regions_dropped: regions_dropped.saturating_add(
+                u32::try_from(regions.len().saturating_sub(MAX_REGIONS)).unwrap_or(u32::MAX),
+            ),
+            cmdline: [0; MAX_CMDLINE],
+            cmdline_len: cmdline.len().min(MAX_CMDLINE),
+            cmdline_truncated: cmdline.len() > MAX_CMDLINE,
+        };
+        info.regions[..info.region_count].copy_from_slice(&regions[..info.region_count]);
+        info.cmdline[..info.cmdline_len].copy_from_slice(&cmdline[..info.cmdline_len]);
+        info
+    }
+
     fn assume_ram(&mut self) {
         self.regions[0] = MemoryRegion {
             start: 0,
@@ -334,7 +373,8 @@ impl BootInfo {
         self.entry
     }
 
-    /// Physical address of the `hvm_start_info`, 0 if none.
+    /// Physical address of the `hvm_start_info` (x86_64) or of the device tree (arm64), 0 if
+    /// none.
     pub const fn start_info(&self) -> u64 {
         self.start_info
     }

@@ -1,4 +1,4 @@
-//! The serial console and the [`print!`](crate::print) / [`println!`](crate::println)
+//! The serial console (x86_64: COM1; aarch64: PL011) and the [`print!`](crate::print) / [`println!`](crate::println)
 //! macros.
 //!
 //! Output is serialised by a lock taken with interrupts disabled. The exception and panic
@@ -7,12 +7,10 @@
 
 use core::fmt::{self, Write};
 
-use x86_64::instructions::interrupts::without_interrupts;
-
-use crate::arch::x86_64::serial::Serial;
+use crate::arch::{ConsoleUart, console_uart, without_interrupts};
 use crate::sync::SpinLock;
 
-static CONSOLE: SpinLock<Serial> = SpinLock::new(Serial::com1());
+static CONSOLE: SpinLock<ConsoleUart> = SpinLock::new(console_uart());
 
 /// Programs the UART. Called once at boot.
 pub(crate) fn init() {
@@ -31,7 +29,7 @@ pub fn _print(args: fmt::Arguments<'_>) {
 /// Prints without taking the console lock. Only for paths that end the run.
 pub(crate) fn print_unlocked(args: fmt::Arguments<'_>) {
     // The serial writer never fails.
-    let _ = Serial::com1().write_fmt(args);
+    let _ = console_uart().write_fmt(args);
 }
 
 /// Prints to the serial console.

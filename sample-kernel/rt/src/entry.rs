@@ -82,6 +82,7 @@ pub(crate) fn start(start_info: u64, entry: EntryKind) -> ! {
         MemoryMapSource::StartInfo => "map from hvm_start_info",
         MemoryMapSource::AssumedNoStartInfo => "assumed, no hvm_start_info",
         MemoryMapSource::AssumedVersion0 => "assumed, hvm_start_info version 0",
+        MemoryMapSource::DeviceTree => "map from the device tree",
     };
     println!(
         "[rt] memory: {source} ({} entries{}, {} MiB RAM, {} KiB kernel, {} pages free)",

@@ -216,10 +216,8 @@ mod global {
     use core::ops::{Deref, DerefMut};
     use core::ptr::NonNull;
 
-    use x86_64::instructions::interrupts::without_interrupts;
-
     use super::{FrameBitmap, PAGE_SIZE, populate};
-    use crate::arch::x86_64::paging::IDENTITY_MAP_END;
+    use crate::arch::{IDENTITY_MAP_END, without_interrupts};
     use crate::bootinfo::BootInfo;
     use crate::sync::{SpinLock, StaticCell};
 

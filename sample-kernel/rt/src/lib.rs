@@ -29,15 +29,26 @@
 //!
 //! A kernel ends with [`exit`]; a panic or an exception ends it with the failure status.
 //!
+//! # arm64
+//!
+//! On `aarch64-unknown-none` the same services come from [`arch`]`::aarch64` instead
+//! (`docs/architecture.md`, "Boot contract of the arm64 sample kernel"): an arm64 Linux
+//! `Image` entered at EL1 or EL2 with a device tree in X0 ([`fdt`] reads it), a PL011
+//! console, an exception vector table, an identity map with the MMU and caches on, a GICv3
+//! ([`gic`]) and the generic timer ([`timer`]), and an exit status through semihosting
+//! (falling back to PSCI `SYSTEM_OFF`). The kernel's main function, the report format, the
+//! page allocator and [`exit`] are the same.
+//!
 //! # Host builds
 //!
-//! The portable parts ([`bootinfo`], [`frames`], [`report`], [`sync`], [`text`]) build on every target
+//! The portable parts ([`bootinfo`], [`fdt`], [`frames`], [`report`], [`sync`], [`text`]) build on every target
 //! and are unit-tested on the host (`cargo test -p kernel-rt`). Everything that executes
 //! privileged instructions is compiled only for the bare-metal target (`cfg(rt_kernel)`,
 //! set by the build script) and lives under [`arch`].
 #![no_std]
 
 pub mod bootinfo;
+pub mod fdt;
 pub mod frames;
 pub mod report;
 pub mod sync;
@@ -47,16 +58,22 @@ pub mod text;
 pub mod arch;
 #[cfg(rt_kernel)]
 pub mod console;
-#[cfg(rt_kernel)]
+#[cfg(all(rt_kernel, target_arch = "x86_64"))]
 mod entry;
 #[cfg(rt_kernel)]
 mod panic;
 
-#[cfg(rt_kernel)]
+#[cfg(all(rt_kernel, target_arch = "x86_64"))]
 pub use arch::x86_64::{apic, exit::exit, interrupts};
-#[cfg(rt_kernel)]
+#[cfg(all(rt_kernel, target_arch = "x86_64"))]
 #[doc(hidden)]
 pub use entry::KernelMain;
+
+#[cfg(all(rt_kernel, target_arch = "aarch64"))]
+#[doc(hidden)]
+pub use arch::aarch64::start::KernelMain;
+#[cfg(all(rt_kernel, target_arch = "aarch64"))]
+pub use arch::aarch64::{exit::exit, gic, timer};
 
 /// Names the kernel's main function, which the runtime calls once it has set up the
 /// machine.

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::arch::x86_64::exit;
+use crate::arch::exit;
 use crate::console::print_unlocked;
 
 static PANICKING: AtomicBool = AtomicBool::new(false);
