@@ -6,10 +6,11 @@
 //! software) and PPIs (16–31: the timers, and the interrupt a hypervisor model can use for
 //! SynIC delivery). [`init`] enables the distributor (affinity routing, group 1), wakes the
 //! redistributor whose affinity matches MPIDR_EL1, puts every SGI and PPI in non-secure group
-//! 1 at priority 0xA0, disabled and not pending, and enables the CPU interface (priority mask
-//! 0xF0, group 1 on). A kernel [`register`]s a handler for an id, which enables it; the
-//! runtime acknowledges the interrupt, calls the handler with IRQs masked, and ends it (EOI,
-//! which also deactivates it). An interrupt without a handler is reported and ends the run
+//! 1 at priority 0xA0, not pending, SGIs enabled and PPIs disabled, and enables the CPU
+//! interface (priority mask 0xF0, group 1 on). A kernel [`register`]s a handler for an id (a
+//! PPI is enabled then, and disabled again by [`unregister`]); the runtime acknowledges the
+//! interrupt, calls the handler with IRQs masked, and ends it (EOI, which also deactivates
+//! it). An interrupt without a handler (an SGI nobody registered) is reported and ends the run
 //! with the failure status, like an exception.
 //!
 //! Shared peripheral interrupts (32 and up) are left disabled.
@@ -154,6 +155,11 @@ const GICR_ISPENDR0: usize = SGI_FRAME + 0x0200;
 const GICR_ICPENDR0: usize = SGI_FRAME + 0x0280;
 const GICR_IPRIORITYR: usize = SGI_FRAME + 0x0400;
 
+/// The SGIs' bits in the redistributor's 32-bit registers.
+const SGI_MASK: u32 = 0xFFFF;
+/// The PPIs' bits.
+const PPI_MASK: u32 = !SGI_MASK;
+
 /// Priority of every private interrupt.
 const PRIORITY: u32 = 0xA0;
 /// Priority mask: interrupts of priority below (numerically above) this are held.
@@ -259,8 +265,9 @@ pub(crate) fn init(
         GICR_WAKER_CHILDREN_ASLEEP,
         "redistributor wake-up",
     )?;
-    write32(rd + GICR_ICENABLER0, u32::MAX);
+    write32(rd + GICR_ICENABLER0, PPI_MASK);
     wait_clear(rd + GICR_CTLR, GICR_CTLR_RWP, "redistributor")?;
+    write32(rd + GICR_ISENABLER0, SGI_MASK);
     write32(rd + GICR_ICPENDR0, u32::MAX);
     write32(rd + GICR_IGROUPR0, u32::MAX);
     for i in 0..8 {
@@ -319,7 +326,7 @@ pub fn enabled() -> bool {
     redistributor().is_some()
 }
 
-/// Registers `handler` for `id` and enables the interrupt.
+/// Registers `handler` for `id` and enables the interrupt (SGIs are always enabled).
 ///
 /// # Errors
 ///
@@ -338,15 +345,18 @@ pub fn register(id: IntId, handler: Handler) -> Result<(), RegisterError> {
     })
 }
 
-/// Disables `id` and removes its handler (nothing happens if it has none).
+/// Removes the handler of `id` and disables it if it is a PPI (nothing happens if it has no
+/// handler).
 pub fn unregister(id: IntId) {
     let Some(rd) = redistributor() else {
         return;
     };
     cpu::without_interrupts(|| {
-        write32(rd + GICR_ICENABLER0, 1 << id.0);
-        // Best effort: the handler goes whether or not the write settled.
-        let _ = wait_clear(rd + GICR_CTLR, GICR_CTLR_RWP, "redistributor");
+        if !id.is_sgi() {
+            write32(rd + GICR_ICENABLER0, 1 << id.0);
+            // Best effort: the handler goes whether or not the write settled.
+            let _ = wait_clear(rd + GICR_CTLR, GICR_CTLR_RWP, "redistributor");
+        }
         HANDLERS.lock()[id.0 as usize] = None;
     });
 }
