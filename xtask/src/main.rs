@@ -4,6 +4,7 @@
 //! * `cargo xtask test`: every check the project has (what CI runs).
 //! * `cargo xtask setup`: install what a fresh machine lacks (`ci/setup.sh`).
 
+mod arm64;
 mod cmd;
 mod kernel;
 mod kvm;
@@ -18,7 +19,8 @@ fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\
      \n\
      commands:\n  \
-       run     build the sample kernel, boot it (QEMU), print its report; `run --help`\n  \
+       run     build the sample kernel, boot it (QEMU), print its report; `run --help`;\n          \
+               `run --arch aarch64` for the arm64 kernel\n  \
        test    run every check: fmt, clippy, host tests, docs, kernel boots; `--bless`\n          \
                rewrites the expected transcripts\n  \
        setup   install the packages and rustup targets a fresh machine lacks\n"

@@ -224,7 +224,11 @@ pub(crate) struct Run {
 /// Runs QEMU with `config`, copying the serial output to stdout when `stream` is set, and
 /// kills it after `limit`.
 pub(crate) fn run(config: &Config, stream: bool, limit: Duration) -> Result<Run, String> {
-    let argv = config.command_line(QEMU_X86_64);
+    run_argv(&config.command_line(QEMU_X86_64), stream, limit)
+}
+
+/// Runs the QEMU command line `argv` (program first) like [`run`].
+pub(crate) fn run_argv(argv: &[String], stream: bool, limit: Duration) -> Result<Run, String> {
     eprintln!("xtask: $ {}", argv.join(" "));
     let start = Instant::now();
     let mut child = Command::new(&argv[0])

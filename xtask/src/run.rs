@@ -2,29 +2,38 @@
 
 use std::time::Duration;
 
+use crate::arm64::{self, Arch};
 use crate::cmd;
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, DEFAULT_HV_FLAGS, Host, Machine, Verdict};
 
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask run [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|pc]
+usage: cargo xtask run [--arch x86_64|aarch64]
+                       [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|pc]
                        [--hv-flags <flag,flag,...>] [--release]
-                       [--kernel sample-kernel|rt-check] [--append <command line>]
-                       [--timeout <seconds>]
+                       [--kernel sample-kernel|rt-check|rt-check-arm64]
+                       [--append <command line>] [--timeout <seconds>]
+
+  --arch      the kernel's architecture (default: x86_64); aarch64 boots the arm64 Image
+              on QEMU virt (hosts qemu-tcg, the default, and qemu-whpx; no --machine or
+              --hv-flags)
 
   --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else qemu-tcg)
   --machine   QEMU machine type (default: q35)
   --hv-flags  replaces the Hyper-V enlightenments of qemu-kvm (QEMU names, comma-separated)
   --release   boot the release build
-  --kernel    which kernel to boot (default: sample-kernel)
+  --kernel    which kernel to boot (default: sample-kernel; rt-check is x86_64 only,
+              rt-check-arm64 aarch64 only)
   --append    kernel command line (rt-check: selftest, reenter64, reenter64-bare,
-              fault=ud|gp|pf|df|int|panic)
+              fault=ud|gp|pf|df|int|panic; rt-check-arm64: selftest,
+              fault=undef|abort|irq|panic)
   --timeout   kill QEMU after this many seconds (default: 60)
 ";
 
 /// Parsed `cargo xtask run` arguments.
 #[derive(Debug)]
 struct Args {
+    arch: Arch,
     host: Option<Host>,
     machine: Machine,
     hv_flags: Option<Vec<String>>,
@@ -36,6 +45,7 @@ struct Args {
 
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args {
+        arch: Arch::X86_64,
         host: None,
         machine: Machine::Q35,
         hv_flags: None,
@@ -52,6 +62,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 .ok_or_else(|| format!("`{arg}` needs a value\n\n{USAGE}"))
         };
         match arg.as_str() {
+            "--arch" => parsed.arch = Arch::parse(&value()?)?,
             "--host" => parsed.host = Some(Host::parse(&value()?)?),
             "--machine" => parsed.machine = Machine::parse(&value()?)?,
             "--hv-flags" => {
@@ -67,11 +78,12 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--release" => parsed.profile = Profile::Release,
             "--kernel" => {
                 let name = value()?;
-                if name != kernel::DEMO && name != kernel::RT_CHECK {
+                if name != kernel::DEMO && name != kernel::RT_CHECK && name != arm64::RT_CHECK {
                     return Err(format!(
-                        "unknown kernel `{name}` ({}, {})",
+                        "unknown kernel `{name}` ({}, {}, {})",
                         kernel::DEMO,
-                        kernel::RT_CHECK
+                        kernel::RT_CHECK,
+                        arm64::RT_CHECK
                     ));
                 }
                 parsed.kernel = name;
@@ -97,6 +109,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let args = parse(args)?;
+    if args.arch == Arch::Aarch64 {
+        if args.hv_flags.is_some() || args.machine != Machine::Q35 {
+            return Err("--hv-flags and --machine apply to x86_64 only".into());
+        }
+        let host = args.host.unwrap_or(Host::QemuTcg);
+        println!("xtask: host {host} (aarch64)");
+        return arm64::run(host, args.profile, &args.kernel, args.append, args.timeout);
+    }
+    if args.kernel == arm64::RT_CHECK {
+        return Err(format!(
+            "{} is an aarch64 kernel (--arch aarch64)",
+            arm64::RT_CHECK
+        ));
+    }
     let (host, why) = match args.host {
         Some(host) => (host, "chosen with --host".to_string()),
         None => {
@@ -185,6 +211,7 @@ mod tests {
     #[test]
     fn defaults() {
         let a = parse(&[]).expect("no arguments is valid");
+        assert_eq!(a.arch, Arch::X86_64);
         assert_eq!(a.host, None);
         assert_eq!(a.machine, Machine::Q35);
         assert_eq!(a.profile, Profile::Debug);
@@ -220,6 +247,23 @@ mod tests {
     }
 
     #[test]
+    fn aarch64_options() {
+        let a = parse(&strings(&[
+            "--arch",
+            "aarch64",
+            "--kernel",
+            "rt-check-arm64",
+            "--append",
+            "fault=undef",
+        ]))
+        .expect("valid arguments");
+        assert_eq!(a.arch, Arch::Aarch64);
+        assert_eq!(a.kernel, "rt-check-arm64");
+        assert!(run(&strings(&["--kernel", "rt-check-arm64"])).is_err());
+        assert!(run(&strings(&["--arch", "aarch64", "--machine", "pc"])).is_err());
+    }
+
+    #[test]
     fn bad_arguments_are_errors() {
         for bad in [
             &["--host"][..],
@@ -228,6 +272,7 @@ mod tests {
             &["--kernel", "linux"],
             &["--timeout", "soon"],
             &["--frobnicate"],
+            &["--arch", "mips"],
         ] {
             assert!(parse(&strings(bad)).is_err(), "{bad:?}");
         }

@@ -148,6 +148,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    crate::arm64::lint()?;
     cmd::run(cargo().args(["test", "--workspace", "--exclude", kernel::PACKAGE]))?;
     // Miri checks the host-testable unsafe code (the fake platform's memory handover and the
     // page types) for undefined behaviour. The fake leaks its pages on purpose (they stand in
@@ -174,9 +175,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    crate::arm64::docs()?;
     kernel::build(Profile::Debug)?;
     kernel::build(Profile::Release)?;
     boot_all(bless)?;
+    crate::arm64::boots(bless)?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
