@@ -18,7 +18,7 @@
 //! main function with [`entry!`] and passes the runtime's linker script from its build
 //! script (see `sample-kernel/build.rs`). The runtime then:
 //!
-//! 1. switches to its own page tables ([`arch::x86_64::paging`]: identity map of the first
+//! 1. switches to its own page tables (`arch::x86_64::paging`: identity map of the first
 //!    4 GiB, 2 MiB pages, page 0 unmapped so null accesses fault),
 //! 2. sets up the serial console ([`println!`]), the GDT and TSS (an IST stack for #DF) and
 //!    the IDT (every exception prints the vector, error code, RIP and CR2, then exits with
@@ -35,7 +35,7 @@
 //! (`docs/architecture.md`, "Boot contract of the arm64 sample kernel"): an arm64 Linux
 //! `Image` entered at EL1 or EL2 with a device tree in X0 ([`fdt`] reads it), a PL011
 //! console, an exception vector table, an identity map with the MMU and caches on, a GICv3
-//! ([`gic`]) and the generic timer ([`timer`]), and an exit status through semihosting
+//! (`gic`) and the generic timer (`timer`), and an exit status through semihosting
 //! (falling back to PSCI `SYSTEM_OFF`). The kernel's main function, the report format, the
 //! page allocator and [`exit`] are the same.
 //!

@@ -1,8 +1,8 @@
 //! The EL1 exception vector table and what each exception does.
 //!
 //! Every one of the 16 vectors saves X0–X30, ELR_EL1 and SPSR_EL1 in a [`TrapFrame`] on the
-//! current stack and calls [`rt_exception`] with the vector's number. An IRQ taken from EL1
-//! goes to the GIC ([`super::gic::handle_irq`]) and returns. Everything else is a bug in the
+//! current stack and calls `rt_exception` with the vector's number. An IRQ taken from EL1
+//! goes to the GIC (`gic::handle_irq`) and returns. Everything else is a bug in the
 //! kernel (or a fault it provoked on purpose) and ends the run: the runtime prints
 //!
 //! ```text

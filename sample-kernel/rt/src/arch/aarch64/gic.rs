@@ -4,7 +4,7 @@
 //!
 //! The runtime drives the private interrupts only: SGIs (interrupt ids 0–15, sent by
 //! software) and PPIs (16–31: the timers, and the interrupt a hypervisor model can use for
-//! SynIC delivery). [`init`] enables the distributor (affinity routing, group 1), wakes the
+//! SynIC delivery). The runtime's `init` enables the distributor (affinity routing, group 1), wakes the
 //! redistributor whose affinity matches MPIDR_EL1, puts every SGI and PPI in non-secure group
 //! 1 at priority 0xA0, not pending, SGIs enabled and PPIs disabled, and enables the CPU
 //! interface (priority mask 0xF0, group 1 on). A kernel [`register`]s a handler for an id (a
@@ -321,7 +321,7 @@ fn redistributor() -> Option<usize> {
     }
 }
 
-/// Whether [`init`] has set the GIC up.
+/// Whether the runtime has set the GIC up.
 pub fn enabled() -> bool {
     redistributor().is_some()
 }

@@ -158,11 +158,12 @@ extern "C" fn rt_start_aarch64(dtb: u64, entry_el: u64) -> ! {
     let virtual_timer = dt.virtual_timer_intid.and_then(IntId::new);
     match virtual_timer {
         Some(id) => println!(
-            "[rt] timer: virtual counter at {} Hz (virtual timer interrupt {id})",
+            "[rt] timer: enabled (virtual counter at {} Hz, virtual timer interrupt {id})",
             timer::frequency()
         ),
         None => println!(
-            "[rt] timer: virtual counter at {} Hz (no virtual timer interrupt in the device tree)",
+            "[rt] timer: enabled (virtual counter at {} Hz, no virtual timer interrupt in the \
+             device tree)",
             timer::frequency()
         ),
     }
