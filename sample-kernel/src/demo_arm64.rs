@@ -11,13 +11,12 @@
 use core::fmt;
 
 use hv_guest::arch::aarch64::Arm64;
-use hv_guest::arm64::{self, FastBlock, GuestOs, HvcConvention, Hyperv, IdentityError, NoHyperV};
+use hv_guest::arm64::{self, GuestOs, HvcConvention, Hyperv, IdentityError, NoHyperV};
+use hv_guest::defs::HV_VP_INDEX_SELF;
 use hv_guest::defs::arm64::SmcccUid;
 use hv_guest::defs::guest_id::{HvGuestOsId, HvGuestOsIdOpenSource, HvGuestOsType};
-use hv_guest::defs::hypercall::{HvCallCode, HvHypercallInput, HvHypercallOutput};
 use hv_guest::defs::register::HvRegisterName;
 use hv_guest::defs::vp::HvInputVtl;
-use hv_guest::defs::{HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF};
 use hv_guest::page::{IoPages, PhysPage};
 use hv_guest::platform::Platform;
 use kernel_rt::arch::aarch64::start::machine;
@@ -166,25 +165,18 @@ fn guest_os_identity(guest: &GuestOs<Arm64>) -> Outcome {
     ))
 }
 
-/// The register-block fast call: `HvCallGetVpRegisters` of `HvRegisterVpIndex`, output in
-/// registers.
+/// The register-block fast call: a one-register `HvCallGetVpRegisters` of
+/// `HvRegisterVpIndex` whose value comes back in registers.
 fn fast_hypercall(guest: &GuestOs<Arm64>) -> Outcome {
-    let mut block = FastBlock::default();
-    block.regs[0] = HV_PARTITION_ID_SELF;
-    block.regs[1] = u64::from(HV_VP_INDEX_SELF);
-    block.regs[2] = u64::from(HvRegisterName::HvRegisterVpIndex.get());
-    let control = HvHypercallInput::new()
-        .with_call_code(HvCallCode::HvCallGetVpRegisters)
-        .with_fast(true)
-        .with_rep_count(1);
-    // SAFETY: a fast call names no memory; reading a register changes nothing.
-    let result =
-        unsafe { arm64::hypercall_block(guest.platform(), control.into_bits(), &mut block) };
-    let output = HvHypercallOutput::from_bits(result);
-    match output.result() {
-        Ok(()) => Outcome::ok(format_args!(
-            "HvCallGetVpRegisters with register output, {} rep",
-            output.reps_completed()
+    match arm64::get_vp_register(
+        guest.platform(),
+        HV_VP_INDEX_SELF,
+        HvInputVtl::CURRENT,
+        HvRegisterName::HvRegisterVpIndex,
+    ) {
+        Ok(value) => Outcome::ok(format_args!(
+            "HvCallGetVpRegisters with register output: VP index {}",
+            value.as_u64()
         )),
         Err(e) => Outcome::failed(format_args!("HvCallGetVpRegisters: {e}")),
     }

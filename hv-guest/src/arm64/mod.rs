@@ -30,8 +30,9 @@
 //!   returns the 128-bit value in X6:X7 with SMCCC (block registers 4 and 5, right after the
 //!   24-byte input rounded up to 16 bytes; Linux `hv_get_vpreg_128` reads SMCCC 1.2 results
 //!   `a6`, `a7`) and in X15:X16 with `hvc #1` (block registers 14 and 15; `mu_msvm`
-//!   `AsmGetVpRegister`, OpenVMM `get_register_fast`). The two sources disagree with each
-//!   other's position, so each convention reads its own.
+//!   `AsmGetVpRegister`, OpenVMM `get_register_fast`). The positions differ between the
+//!   conventions (with `hvc #1` the value is in the last two block registers, not right after
+//!   the input); each is taken from the published code of that convention.
 //! * **Synthetic registers** ([`get_vp_register`], [`set_vp_register`]): the fast forms
 //!   with rep count 1, whose block is
 //!
