@@ -645,6 +645,10 @@ impl<'a, P: Platform> Vsm<'a, P> {
     /// lower VTLs, and only after setting `enable_vtl_protection` (15.5.1.1). Lists longer
     /// than one input page (510 pages) are split into several calls.
     ///
+    /// TLFS 15.15.2 describes `TargetVtl` as "the VTL to be enabled by this hypercall", a
+    /// copy of the 15.15.3 text; the field names the protecting VTL (OpenVMM's paravisor
+    /// passes `CURRENT_VTL` when it revokes lower-VTL access), as this method documents.
+    ///
     /// # Errors
     ///
     /// [`VsmError::InvalidBits`] when `vtl` sets reserved bits or `flags` sets anything but
@@ -679,14 +683,16 @@ impl<'a, P: Platform> Vsm<'a, P> {
     }
 
     /// Starts VP `vp_index` in `vtl` (0–15) with `context` (`HvCallStartVirtualProcessor`,
-    /// TLFS 7.10.3). A higher VTL can forbid lower VTLs to start VPs (15.5.1.4).
+    /// TLFS 7.10.3), the only way to start a VP in a VTL above 0. A higher VTL can forbid
+    /// lower VTLs to start VPs (15.5.1.4).
     ///
     /// # Errors
     ///
     /// [`VsmError::Unavailable`] without the `StartVirtualProcessor` privilege and
-    /// [`VsmError::InvalidVtl`], before any call; [`VsmError::AccessDenied`] (e.g.
-    /// `DenyLowerVtlStartup`), [`VsmError::InvalidVtlState`] (the VTL is not enabled on the
-    /// VP), or the hypervisor's other status.
+    /// [`VsmError::InvalidVtl`], before any call; [`VsmError::AccessDenied`],
+    /// [`VsmError::InvalidVtlState`] ("the VTL state conflicts with the requested
+    /// operation"), or the hypervisor's other status (`INVALID_VP_INDEX`,
+    /// `INVALID_REGISTER_VALUE`, `INVALID_VP_STATE`).
     pub fn start_virtual_processor(
         &self,
         io: &mut IoPages<'_>,

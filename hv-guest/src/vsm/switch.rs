@@ -252,10 +252,11 @@ impl<'a, P: VtlPlatform> VtlReturnGate<'a, P> {
         self.entry
     }
 
-    /// A fast return (TLFS 15.7.1.1): the lower VTL's registers are not reloaded from the
-    /// VTL control area, so it resumes with the shared registers as `regs` sets them (and
-    /// RCX = 1, the return control). Returns at the next entry to this VTL with the shared
-    /// registers of that entry in `regs`; read why with [`VtlControl::entry_reason`].
+    /// A fast return (TLFS 15.7.1.1): the lower VTL's RAX and RCX are not reloaded from the
+    /// VTL control area, so it resumes with the shared registers as `regs` sets them, except
+    /// RAX and RCX, which hold what the return sequence left in them. Returns at the next
+    /// entry to this VTL with the shared registers of that entry in `regs`; read why with
+    /// [`VtlControl::entry_reason`].
     pub fn fast_return(&self, regs: &mut P::Registers) {
         self.switch(HvVtlReturnControl::new().with_fast_return(true), regs);
     }
