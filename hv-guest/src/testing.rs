@@ -102,6 +102,7 @@ impl HypercallCtx<'_> {
 }
 
 type Handler = Box<dyn FnMut(&FakePlatform, &mut HypercallCtx<'_>) -> u64>;
+type MsrHook = Box<dyn FnMut(&FakePlatform, u64)>;
 
 /// The scripted fake platform.
 #[derive(Default)]
@@ -111,6 +112,7 @@ pub struct FakePlatform {
     log: RefCell<Vec<Event>>,
     pages: RefCell<Vec<usize>>,
     handler: RefCell<Option<Handler>>,
+    msr_hooks: RefCell<BTreeMap<u32, MsrHook>>,
 }
 
 impl core::fmt::Debug for FakePlatform {
@@ -193,6 +195,46 @@ impl FakePlatform {
         unsafe { HypercallEntry::new(core::ptr::NonNull::dangling()) }
     }
 
+    /// Runs `hook` after every accepted WRMSR of `msr`, with the value written: the
+    /// hypervisor's reaction to a trigger register (for example delivering the next queued
+    /// message when the guest writes EOM). The write is logged and stored before the hook
+    /// runs; the hook may read and write guest memory and poke MSRs.
+    pub fn on_msr_write(&self, msr: u32, hook: impl FnMut(&Self, u64) + 'static) {
+        self.msr_hooks.borrow_mut().insert(msr, Box::new(hook));
+    }
+
+    /// Reads `len` bytes of guest memory at `gpa`, as the hypervisor would: through the
+    /// page's exposed address, without creating a reference to it, so the code under test
+    /// may hold raw pointers into the page meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the range is not inside a page handed out by the fake.
+    #[must_use]
+    pub fn read_guest(&self, gpa: u64, len: usize) -> Vec<u8> {
+        let base = self.page_at(gpa, len).cast::<u8>();
+        let offset = usize::try_from(gpa % 4096).expect("page offset fits");
+        let mut bytes = std::vec![0; len];
+        // SAFETY: `page_at` checked that [gpa, gpa + len) lies in a page the fake leaked, so
+        // the memory is live; no Rust reference to it exists while the code under test is not
+        // running (it accesses overlay pages only through raw pointers and atomics).
+        unsafe { core::ptr::copy_nonoverlapping(base.add(offset), bytes.as_mut_ptr(), len) };
+        bytes
+    }
+
+    /// Writes `bytes` to guest memory at `gpa`, as the hypervisor would (see
+    /// [`FakePlatform::read_guest`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics when the range is not inside a page handed out by the fake.
+    pub fn write_guest(&self, gpa: u64, bytes: &[u8]) {
+        let base = self.page_at(gpa, bytes.len()).cast::<u8>();
+        let offset = usize::try_from(gpa % 4096).expect("page offset fits");
+        // SAFETY: as in `read_guest`.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(offset), bytes.len()) };
+    }
+
     fn page_at(&self, gpa: u64, len: usize) -> *mut HvPage {
         let base = gpa - gpa % 4096;
         let end = gpa % 4096 + len as u64;
@@ -251,6 +293,11 @@ impl X64Platform for FakePlatform {
             Some((_, MsrAccess::ReadOnly)) | None => panic!("#GP: WRMSR {msr:#x} <- {value:#x}"),
             Some((_, MsrAccess::DropsWrites)) => {}
             Some(entry) => entry.0 = value,
+        }
+        let hook = self.msr_hooks.borrow_mut().remove(&msr);
+        if let Some(mut hook) = hook {
+            hook(self, value);
+            self.msr_hooks.borrow_mut().entry(msr).or_insert(hook);
         }
     }
 }
