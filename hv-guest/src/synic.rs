@@ -317,12 +317,13 @@ impl Overlay {
     /// [`HvSint`] and a bounded loop), never host data.
     fn qword(&self, index: usize) -> &AtomicU64 {
         assert!(index < PAGE_QWORDS, "quadword {index} outside the page");
-        // SAFETY: `index` is inside the 4 KiB page, which is 4 KiB-aligned, so the pointer is
-        // in bounds and 8-byte aligned. The page is `'static` and owned by this overlay; Rust
-        // holds no reference to it, and every access from this module is atomic. The
-        // hypervisor's writes happen outside the Rust memory model, as with any shared-memory
-        // device.
-        unsafe { AtomicU64::from_ptr(self.page.as_ptr().cast::<u64>().add(index)) }
+        // SAFETY: `index` is inside the 4 KiB page, so the offset pointer stays in bounds.
+        let qword = unsafe { self.page.as_ptr().cast::<u64>().add(index) };
+        // SAFETY: the pointer is in bounds (above) and 8-byte aligned (the page is 4 KiB
+        // aligned). The page is `'static` and owned by this overlay; Rust holds no reference
+        // to it, and every access from this module is atomic. The hypervisor's writes happen
+        // outside the Rust memory model, as with any shared-memory device.
+        unsafe { AtomicU64::from_ptr(qword) }
     }
 
     /// Gives the page back.
@@ -392,10 +393,6 @@ impl<P: Platform> Synic<P> {
     /// [`EnableError`] with the pages and the reason: [`SynicError::NoPrivilege`] (nothing
     /// touched), a register the platform cannot reach, or a host that did not accept a write
     /// (SCONTROL, SIEFP and SIMP are then put back as on [`Synic::disable`]).
-    #[expect(
-        clippy::result_large_err,
-        reason = "no allocator to box into; the error hands the pages back by value"
-    )]
     pub fn enable(
         platform: P,
         features: HvFeaturesInfo,
@@ -601,6 +598,10 @@ impl<P: Platform> Synic<P> {
     /// [`MessageError::PayloadTooLarge`] or [`MessageError::UnknownType`] for a malformed
     /// message, [`MessageError::EndOfMessage`] if the EOM write failed. In every case the slot
     /// was released.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the Ok variant is as large (a 256-byte message); no allocator to box into"
+    )]
     pub fn receive(&self, sint: HvSint) -> Result<Option<SynicMessage>, MessageError> {
         let base = sint.index() * SLOT_QWORDS;
         let first = self.messages.qword(base).load(Ordering::Acquire);
@@ -751,6 +752,10 @@ fn read_originals<P: Platform>(platform: &P) -> Result<Saved, SynicError> {
 pub struct SynicMessage(HvMessage);
 
 impl SynicMessage {
+    #[expect(
+        clippy::result_large_err,
+        reason = "the Ok variant is as large (a 256-byte message); no allocator to box into"
+    )]
     fn check(message: HvMessage) -> Result<Self, MessageError> {
         let header = message.header;
         if usize::from(header.payload_size) > HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT {
@@ -804,6 +809,10 @@ impl SynicMessage {
 
 /// Why [`Synic::receive`] returned no message. The slot was released in every case.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the message taken before a failed EOM is handed back by value; no allocator"
+)]
 pub enum MessageError {
     /// The header claims more than 240 payload bytes (TLFS 11.10.4).
     PayloadTooLarge {

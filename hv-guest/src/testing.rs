@@ -216,9 +216,12 @@ impl FakePlatform {
         let offset = usize::try_from(gpa % 4096).expect("page offset fits");
         let mut bytes = std::vec![0; len];
         // SAFETY: `page_at` checked that [gpa, gpa + len) lies in a page the fake leaked, so
-        // the memory is live; no Rust reference to it exists while the code under test is not
-        // running (it accesses overlay pages only through raw pointers and atomics).
-        unsafe { core::ptr::copy_nonoverlapping(base.add(offset), bytes.as_mut_ptr(), len) };
+        // the offset is inside it.
+        let src = unsafe { base.add(offset) };
+        // SAFETY: the range is live leaked memory (above); no Rust reference to it exists while
+        // the code under test is not running (it reaches overlay pages only through raw
+        // pointers and atomics).
+        unsafe { core::ptr::copy_nonoverlapping(src, bytes.as_mut_ptr(), len) };
         bytes
     }
 
@@ -232,7 +235,9 @@ impl FakePlatform {
         let base = self.page_at(gpa, bytes.len()).cast::<u8>();
         let offset = usize::try_from(gpa % 4096).expect("page offset fits");
         // SAFETY: as in `read_guest`.
-        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(offset), bytes.len()) };
+        let dst = unsafe { base.add(offset) };
+        // SAFETY: as in `read_guest`.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
     }
 
     fn page_at(&self, gpa: u64, len: usize) -> *mut HvPage {
