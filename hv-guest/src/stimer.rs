@@ -37,8 +37,8 @@
 //!   `HvMessageTypeTimerExpired` message to SINT `SINTx` of this CPU (TLFS 11.4.2); decode it
 //!   with [`TimerExpired::decode`]. The SINT must not be SINT0 (an enabled timer with
 //!   `SINTx` = 0 is disabled at once, TLFS 12.5.1), and [`TimerSint::new`] also checks that
-//!   the SynIC is enabled (it takes the [`Synic`]) and the SINT unmasked, since a masked
-//!   SINT's interrupt is lost (TLFS 11.4).
+//!   the SynIC is enabled (it takes the [`Synic`]) and the SINT configured and unmasked, since
+//!   a masked SINT's interrupt is lost (TLFS 11.4).
 //! * Direct mode ([`TimerMode::Direct`], TLFS 12.2): the timer asserts `ApicVector` itself, no
 //!   message and no SynIC involved. Needs the direct synthetic timers feature, which sits at
 //!   x64 CPUID 0x4000_0003 EDX bit 19 and arm64 features word 2 bit 13
@@ -170,20 +170,21 @@ impl TimerIndex {
 pub struct TimerSint(HvSint);
 
 impl TimerSint {
-    /// Checks that `sint` of `synic` can receive timer messages: it is not SINT0 and its
-    /// register reads unmasked (polling counts as unmasked).
+    /// Checks that `sint` of `synic` can receive timer messages: it is not SINT0, and its
+    /// register reads configured (a vector of 16 or more) and unmasked (polling counts as
+    /// unmasked).
     ///
     /// # Errors
     ///
-    /// [`TimerError::Sint0`], [`TimerError::SintMasked`], or [`TimerError::Synic`] when the
+    /// [`TimerError::Sint0`], [`TimerError::SintNotReady`], or [`TimerError::Synic`] when the
     /// SINT register cannot be read.
     pub fn new<P: Platform>(synic: &Synic<P>, sint: HvSint) -> Result<Self, TimerError> {
         if sint.get() == HV_SYNIC_INTERCEPTION_SINT_INDEX {
             return Err(TimerError::Sint0);
         }
         let value = synic.read_sint(sint).map_err(TimerError::Synic)?;
-        if value.masked() {
-            return Err(TimerError::SintMasked { sint, value });
+        if value.masked() || !value.has_valid_vector() {
+            return Err(TimerError::SintNotReady { sint, value });
         }
         Ok(Self(sint))
     }
@@ -297,8 +298,9 @@ pub enum TimerError {
     InvalidVector(u8),
     /// SINT0 cannot carry timer messages: `SINTx` = 0 disables an enabled timer (TLFS 12.5.1).
     Sint0,
-    /// The SINT is masked, so expiry interrupts would be lost (TLFS 11.4).
-    SintMasked {
+    /// The SINT is masked, so expiry interrupts would be lost (TLFS 11.4), or it has no valid
+    /// vector, i.e. was never configured (TLFS 11.8.5).
+    SintNotReady {
         /// The SINT.
         sint: HvSint,
         /// Its register as read.
@@ -331,7 +333,12 @@ impl core::fmt::Display for TimerError {
             Self::DirectModeUnavailable => f.write_str("direct synthetic timers are not available"),
             Self::InvalidVector(vector) => write!(f, "timer vector {vector} is below 16"),
             Self::Sint0 => f.write_str("SINT0 cannot receive timer messages"),
-            Self::SintMasked { sint, .. } => write!(f, "SINT{} is masked", sint.get()),
+            Self::SintNotReady { sint, value } => write!(
+                f,
+                "SINT{} is masked or unconfigured ({:#x})",
+                sint.get(),
+                value.into_bits()
+            ),
             Self::NotOneShot { config } => write!(
                 f,
                 "timer configuration {:#x} is not a one-shot with AutoEnable",

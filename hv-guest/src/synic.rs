@@ -377,7 +377,9 @@ pub struct EnableError<P> {
 
 impl<P: Platform> Synic<P> {
     /// Enables the SynIC of the current CPU with `message_page` as its SIM page and
-    /// `event_flags_page` as its SIEF page (TLFS 11.8.1, 11.8.3, 11.8.4, 11.9).
+    /// `event_flags_page` as its SIEF page (TLFS 11.8.1, 11.8.3, 11.8.4, 11.9). `features` is
+    /// the partition's features value (on x64, `HvFeaturesInfo::X64(info.features)` from
+    /// discovery).
     ///
     /// Checks the `AccessSynicRegs` privilege first. Then reads SIMP, SIEFP and SCONTROL
     /// (kept for [`Synic::disable`]), zeroes both pages, writes SIMP and SIEFP with the page

@@ -9,6 +9,10 @@
 //! `#GP` the real processor would raise: a wrapper that forgets to check a privilege fails its
 //! test instead of faulting a kernel later.
 //!
+//! The hypervisor's side of overlay pages (SynIC message and event flag pages) is played with
+//! [`FakePlatform::read_guest`] and [`FakePlatform::write_guest`], and its reaction to trigger
+//! registers (EOM) with [`FakePlatform::on_msr_write`].
+//!
 //! Memory-based hypercalls pass guest physical addresses. Pages from
 //! [`FakePlatform::io_pages`] and [`FakePlatform::page`] use their own address as GPA
 //! (identity mapping, as in the sample kernel), so the handler reads and writes them through

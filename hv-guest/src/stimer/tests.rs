@@ -329,16 +329,25 @@ fn message_mode_needs_an_unmasked_sint_other_than_sint0() {
     assert_eq!(TimerSint::new(&synic, sint(0)), Err(TimerError::Sint0));
     assert_eq!(
         TimerSint::new(&synic, sint(4)),
-        Err(TimerError::SintMasked {
+        Err(TimerError::SintNotReady {
             sint: sint(4),
             value: HvSynicSint::from_bits(1 << 16),
+        })
+    );
+    // Unmasked but never given a vector (a host that did not raise #GP).
+    fake.poke_msr(HV_X64_MSR_SINT0 + 6, 0);
+    assert_eq!(
+        TimerSint::new(&synic, sint(6)),
+        Err(TimerError::SintNotReady {
+            sint: sint(6),
+            value: HvSynicSint::new(),
         })
     );
     assert_eq!(TimerSint::new(&synic, sint(3)).unwrap().sint(), sint(3));
     synic.mask_sint(sint(3)).unwrap();
     assert!(matches!(
         TimerSint::new(&synic, sint(3)),
-        Err(TimerError::SintMasked { .. })
+        Err(TimerError::SintNotReady { .. })
     ));
 }
 
