@@ -388,7 +388,8 @@ impl<P: Platform> Synic<P> {
     /// in; SINTs stay as they are until [`Synic::configure_sint`].
     ///
     /// The two pages must be distinct and must not overlap another overlay page (TLFS 11.9);
-    /// the [`PhysPage`] ownership makes the first true.
+    /// [`PhysPage`] ownership makes both true (the hypercall page, for one, is owned by its
+    /// `HypercallPage` and cannot be passed here).
     ///
     /// # Errors
     ///
