@@ -21,6 +21,8 @@ pub mod hypercall;
 pub mod hyperv;
 pub mod page;
 pub mod platform;
+pub mod stimer;
+pub mod synic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod vp;
