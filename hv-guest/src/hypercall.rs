@@ -243,6 +243,7 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
 
     /// The enabled hypercall page this handle calls into (its VTL call and return sequences
     /// sit inside it, TLFS 15.8).
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     pub(crate) const fn entry(&self) -> HypercallEntry {
         self.entry
     }

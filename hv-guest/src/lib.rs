@@ -19,6 +19,7 @@
 //! | bring-up | `hyperv`: identity MSR, hypercall page | `arm64::Hyperv`: identity register |
 //! | synthetic registers | MSRs | fast `HvCallGet/SetVpRegisters` |
 //! | XMM fast hypercalls | yes | no (the methods do not exist) |
+//! | VSM (`vsm`) | yes | not yet (VTL switches use `hvc #2`/`hvc #3` there) |
 //!
 //! Items of one architecture are compiled only for it (plus host test builds and feature
 //! `testing`, which compile both), so using an x64-only item in an arm64 build is a compile
@@ -44,6 +45,9 @@ pub mod synic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod vp;
+// VTL switching goes through the x64 hypercall page and the initial VP context is the x64 one;
+// arm64 VSM (VTL entry and exit with `hvc #2`/`hvc #3`) is not implemented yet.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub mod vsm;
 
 pub use hv_defs as defs;
