@@ -156,7 +156,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let runs_here = host != Host::QemuWhpx || cfg!(windows);
     if args.firmware == Firmware::Uefi {
-        return run_uefi(&args, host, runs_here);
+        return run_uefi(&args, host);
     }
     kernel::ensure_tools(runs_here)?;
     kernel::build(args.profile)?;
@@ -195,17 +195,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     verdict(&run)
 }
 
-/// `cargo xtask run --firmware uefi`: makes the raw disk and boots it with OVMF.
-fn run_uefi(args: &Args, host: Host, runs_here: bool) -> Result<(), String> {
+/// `cargo xtask run --firmware uefi`: makes the raw disk and boots it with OVMF; for
+/// `qemu-whpx`, prints the Windows command line instead.
+fn run_uefi(args: &Args, host: Host) -> Result<(), String> {
     let hv_flags = args
         .hv_flags
         .clone()
         .unwrap_or_else(|| DEFAULT_HV_FLAGS.iter().map(|f| f.to_string()).collect());
-    if !runs_here {
+    if host == Host::QemuWhpx {
         return Err(format!(
-            "qemu-whpx runs on Windows only (see `cargo xtask run --host qemu-whpx`). On such \
-             a machine, from the workspace root after `cargo xtask image{}` (on Linux or WSL) \
-             and copying QEMU's share\\edk2-i386-vars.fd to vars.fd:\n\n    {}",
+            "qemu-whpx runs on Windows (see `cargo xtask run --host qemu-whpx`), and the UEFI \
+             disk is made on Linux or WSL (mkfs.fat, mtools). Make it with `cargo xtask \
+             image{}`, copy QEMU's share\\edk2-i386-vars.fd to vars.fd, and run from the \
+             workspace root on Windows:\n\n    {}",
             if args.profile == Profile::Release {
                 " --release"
             } else {

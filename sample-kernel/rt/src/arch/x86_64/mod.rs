@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `boot` | PVH and 64-bit entry points, boot page tables, stack (not in UEFI builds) |
 //! | [`paging`] | the runtime's identity map |
-//! | [`serial`] | 16550 UART at port 0x3F8 |
+//! | [`serial`] | 16550 UART (COM1 at port 0x3F8, or the port the ACPI SPCR names) |
 //! | [`gdt`] | GDT and TSS (IST stack for #DF) |
 //! | [`idt`] | IDT, interrupt entry stubs, exception reports |
 //! | [`interrupts`] | vectors the kernel can register handlers for |
