@@ -10,8 +10,9 @@
 //! 3. Prints those facts on the firmware console (`ConOut`: the screen, or a serial
 //!    terminal in firmware set up that way, as OVMF is under QEMU `-nodefaults`). This is
 //!    the only output before ExitBootServices, and the only place an error that stops the
-//!    boot before it can be shown: the image lying above the runtime's identity map, which
-//!    returns `EFI_LOAD_ERROR` to the firmware.
+//!    boot before it can be shown: the image lying above the runtime's identity map
+//!    (`EFI_LOAD_ERROR` returned to the firmware), or a processor state the runtime cannot
+//!    take over (`EFI_UNSUPPORTED`).
 //! 4. Calls ExitBootServices (the `uefi` crate fetches the final memory map and retries
 //!    once if the map changed, as the UEFI specification asks; if that fails too it resets
 //!    the machine), disables interrupts, sorts the memory map and converts it
@@ -219,6 +220,10 @@ fn prepare() -> Result<Ready, Status> {
             arch::IMAGE_LIMIT
         ));
         return Err(Status::LOAD_ERROR);
+    }
+    if let Some(why) = arch::unsupported_processor_state() {
+        firmware_line(format_args!("FAILED: {why}; not exiting boot services"));
+        return Err(Status::UNSUPPORTED);
     }
     let lookup = match rsdp {
         None => SpcrLookup::NoAcpi,

@@ -31,6 +31,18 @@ pub(crate) fn choose_console(lookup: SpcrLookup) -> (Console, bool) {
     (choice, answers)
 }
 
+/// Why the runtime cannot take the processor over from the firmware, if it cannot: the
+/// runtime builds 4-level page tables, which a processor in 5-level paging (CR4.LA57, which
+/// can change only while paging is off) would misread.
+pub(crate) fn unsupported_processor_state() -> Option<&'static str> {
+    x86_64::registers::control::Cr4::read()
+        .contains(x86_64::registers::control::Cr4Flags::L5_PAGING)
+        .then_some(
+            "the firmware runs with 5-level paging (CR4.LA57) and the runtime builds 4-level \
+             page tables",
+        )
+}
+
 /// Disables interrupts: once boot services are gone, the firmware's interrupt handlers
 /// must not run, and the runtime's IDT is not loaded yet.
 pub(crate) fn disable_interrupts() {
