@@ -276,6 +276,45 @@ pub const fn msr_info(index: u32) -> Option<&'static HvMsrInfo> {
     None
 }
 
+/// The x64 MSR through which a synthetic register is reached, for the registers that have
+/// one (TLFS 7.8.2 lists both names; appendix C the MSRs). `None` for registers with no MSR
+/// (x64 code reaches those through `HvCallGetVpRegisters`) and for architectural registers.
+///
+/// This is what lets arch-neutral code name a register by its TLFS register name and run
+/// unchanged on arm64, where every synthetic register is a VP register.
+#[must_use]
+pub const fn x64_msr_for_register(name: crate::register::HvRegisterName) -> Option<u32> {
+    use crate::register::HvRegisterName as R;
+    let n = name.get();
+    // Ranges with a fixed stride: SINTx, stimers (config/count pairs), crash P0–P4.
+    if n >= R::HvRegisterSint0.get() && n <= R::HvRegisterSint15.get() {
+        return Some(HV_X64_MSR_SINT0 + (n - R::HvRegisterSint0.get()));
+    }
+    if n >= R::HvRegisterStimer0Config.get() && n < R::HvRegisterStimer0Config.get() + 8 {
+        return Some(HV_X64_MSR_STIMER0_CONFIG + (n - R::HvRegisterStimer0Config.get()));
+    }
+    if n >= R::HvRegisterGuestCrashP0.get() && n <= R::HvRegisterGuestCrashCtl.get() {
+        return Some(HV_X64_MSR_CRASH_P0 + (n - R::HvRegisterGuestCrashP0.get()));
+    }
+    Some(match name {
+        R::HvRegisterGuestOsId => HV_X64_MSR_GUEST_OS_ID,
+        R::HvX64RegisterHypercall => HV_X64_MSR_HYPERCALL,
+        R::HvRegisterVpIndex => HV_X64_MSR_VP_INDEX,
+        R::HvX64RegisterVpRuntime => HV_X64_MSR_VP_RUNTIME,
+        R::HvRegisterTimeRefCount => HV_X64_MSR_TIME_REF_COUNT,
+        R::HvRegisterReferenceTsc => HV_X64_MSR_REFERENCE_TSC,
+        R::HvRegisterVpAssistPage => HV_X64_MSR_VP_ASSIST_PAGE,
+        R::HvRegisterScontrol => HV_X64_MSR_SCONTROL,
+        R::HvRegisterSversion => HV_X64_MSR_SVERSION,
+        R::HvRegisterSifp => HV_X64_MSR_SIEFP,
+        R::HvRegisterSipp => HV_X64_MSR_SIMP,
+        R::HvRegisterEom => HV_X64_MSR_EOM,
+        R::HvRegisterSirbp => HV_X64_MSR_SIRBP,
+        R::HvRegisterGuestIdle => HV_X64_MSR_GUEST_IDLE,
+        _ => return None,
+    })
+}
+
 const fn privilege() -> HvPartitionPrivilegeMask {
     HvPartitionPrivilegeMask::new()
 }

@@ -264,3 +264,39 @@ fn reference_tsc_page_snapshot() {
     assert_eq!(page.reference_time(2_500_000_000), Some(10_000_000));
     assert_eq!(HV_REFERENCE_TSC_SEQUENCE_INVALID, 0);
 }
+
+#[test]
+fn synthetic_registers_map_to_their_appendix_c_msrs() {
+    use hv_defs::msr::*;
+    use hv_defs::register::HvRegisterName as R;
+    let pairs = [
+        (R::HvRegisterGuestOsId, 0x4000_0000),
+        (R::HvX64RegisterHypercall, 0x4000_0001),
+        (R::HvRegisterVpIndex, 0x4000_0002),
+        (R::HvX64RegisterVpRuntime, 0x4000_0010),
+        (R::HvRegisterTimeRefCount, 0x4000_0020),
+        (R::HvRegisterReferenceTsc, 0x4000_0021),
+        (R::HvRegisterVpAssistPage, 0x4000_0073),
+        (R::HvRegisterScontrol, 0x4000_0080),
+        (R::HvRegisterSversion, 0x4000_0081),
+        (R::HvRegisterSifp, 0x4000_0082),
+        (R::HvRegisterSipp, 0x4000_0083),
+        (R::HvRegisterEom, 0x4000_0084),
+        (R::HvRegisterSint0, 0x4000_0090),
+        (R::HvRegisterSint15, 0x4000_009F),
+        (R::HvRegisterStimer0Config, 0x4000_00B0),
+        (R::HvRegisterStimer0Count, 0x4000_00B1),
+        (R::HvRegisterStimer3Count, 0x4000_00B7),
+        (R::HvRegisterGuestIdle, 0x4000_00F0),
+        (R::HvRegisterGuestCrashP0, 0x4000_0100),
+        (R::HvRegisterGuestCrashP4, 0x4000_0104),
+        (R::HvRegisterGuestCrashCtl, 0x4000_0105),
+    ];
+    for (name, msr) in pairs {
+        assert_eq!(x64_msr_for_register(name), Some(msr), "{name:?}");
+        assert!(msr_info(msr).is_some(), "{msr:#x} is an appendix C MSR");
+    }
+    assert_eq!(x64_msr_for_register(R::HvX64RegisterRax), None);
+    assert_eq!(x64_msr_for_register(R::HvRegisterHypervisorVersion), None);
+    assert_eq!(x64_msr_for_register(R::new(0x000B_0008)), None);
+}

@@ -15,7 +15,7 @@ use hv_defs::cpuid::{
     HvIsolationConfiguration, HvNestedHypervisorFeatures, HvNestedVirtFeatures, HvSvmFeatures,
 };
 
-use crate::platform::Platform;
+use crate::platform::X64Platform;
 
 /// Why this partition does not offer the Hyper-V interface.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -137,7 +137,7 @@ impl HvInfo {
 
     /// Reads the version leaf again: it is zero until the guest OS identity is set
     /// (TLFS 2.4.3).
-    pub fn read_version(&mut self, platform: &impl Platform) {
+    pub fn read_version(&mut self, platform: &impl X64Platform) {
         let leaf = HvHypervisorVersion::LEAF;
         self.version = HvHypervisorVersion::from_cpuid(platform.cpuid(leaf, 0).to_array());
     }
@@ -149,7 +149,7 @@ impl HvInfo {
 ///
 /// [`NoHyperV`] when there is no hypervisor or it does not offer "Hv#1" with at least leaf
 /// 0x4000_0005.
-pub fn detect(platform: &impl Platform) -> Result<HvInfo, NoHyperV> {
+pub fn detect(platform: &impl X64Platform) -> Result<HvInfo, NoHyperV> {
     let leaf1 = platform.cpuid(1, 0);
     if leaf1.ecx & HV_CPUID_1_ECX_HYPERVISOR_PRESENT == 0 {
         return Err(NoHyperV::NoHypervisor);

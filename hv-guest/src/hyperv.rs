@@ -17,16 +17,16 @@ use hv_defs::msr::{HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HvHypercallMsr}
 use crate::discovery::{self, HvInfo, NoHyperV};
 use crate::hypercall::Hypercalls;
 use crate::page::PhysPage;
-use crate::platform::{HypercallEntry, Platform};
+use crate::platform::{HypercallEntry, X64Platform};
 
 /// A partition that offers the Hyper-V interface, with what it reported.
 #[derive(Debug)]
-pub struct Hyperv<P: Platform> {
+pub struct Hyperv<P: X64Platform> {
     platform: P,
     info: HvInfo,
 }
 
-impl<P: Platform> Hyperv<P> {
+impl<P: X64Platform> Hyperv<P> {
     /// Discovers the Hyper-V interface (see [`discovery::detect`]).
     ///
     /// # Errors
@@ -116,12 +116,12 @@ impl core::error::Error for IdentityError {}
 
 /// A partition whose guest OS identity is set (TLFS 2.6).
 #[derive(Debug)]
-pub struct GuestOs<P: Platform> {
+pub struct GuestOs<P: X64Platform> {
     hv: Hyperv<P>,
     id: HvGuestOsId,
 }
 
-impl<P: Platform> GuestOs<P> {
+impl<P: X64Platform> GuestOs<P> {
     /// What the CPUID leaves reported (the version leaf read after the identity was set).
     #[must_use]
     pub const fn info(&self) -> &HvInfo {
@@ -244,7 +244,7 @@ pub enum EnableErrorReason {
 
 /// A failed [`GuestOs::enable_hypercall_page`], with what it was given.
 #[derive(Debug)]
-pub struct EnableError<P: Platform> {
+pub struct EnableError<P: X64Platform> {
     /// The identity, still set.
     pub guest: GuestOs<P>,
     /// The page, not in use.
@@ -266,13 +266,13 @@ impl core::fmt::Display for EnableErrorReason {
 
 /// An enabled hypercall page (TLFS 3.13).
 #[derive(Debug)]
-pub struct HypercallPage<P: Platform> {
+pub struct HypercallPage<P: X64Platform> {
     guest: GuestOs<P>,
     page: PhysPage<'static>,
     entry: HypercallEntry,
 }
 
-impl<P: Platform> HypercallPage<P> {
+impl<P: X64Platform> HypercallPage<P> {
     /// What the CPUID leaves reported.
     #[must_use]
     pub const fn info(&self) -> &HvInfo {

@@ -24,5 +24,6 @@ pub mod platform;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod vp;
+pub mod vsm;
 
 pub use hv_defs as defs;
