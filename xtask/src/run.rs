@@ -6,19 +6,22 @@ use crate::arm64::{self, Arch};
 use crate::cmd;
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, DEFAULT_HV_FLAGS, Host, Machine, Verdict};
+use crate::uefi;
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask run [--arch x86_64|aarch64]
                        [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|pc]
-                       [--hv-flags <flag,flag,...>] [--release]
+                       [--firmware pvh|uefi] [--hv-flags <flag,flag,...>] [--release]
                        [--kernel sample-kernel|rt-check|rt-check-arm64]
                        [--append <command line>] [--timeout <seconds>]
 
   --arch      the kernel's architecture (default: x86_64); aarch64 boots the arm64 Image
-              on QEMU virt (hosts qemu-tcg, the default, and qemu-whpx; no --machine or
-              --hv-flags)
+              on QEMU virt (hosts qemu-tcg, the default, and qemu-whpx; no --machine,
+              --firmware or --hv-flags)
 
   --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else qemu-tcg)
+  --firmware  pvh: QEMU loads the kernel directly (-kernel); uefi: OVMF boots the disk of
+              `cargo xtask image` (sample-kernel only, no --append) (default: pvh)
   --machine   QEMU machine type (default: q35)
   --hv-flags  replaces the Hyper-V enlightenments of qemu-kvm (QEMU names, comma-separated)
   --release   boot the release build
@@ -30,12 +33,22 @@ usage: cargo xtask run [--arch x86_64|aarch64]
   --timeout   kill QEMU after this many seconds (default: 60)
 ";
 
+/// How the kernel is started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Firmware {
+    /// QEMU's `-kernel`, through the PVH entry.
+    Pvh,
+    /// OVMF, from the disk of `cargo xtask image`, through the UEFI entry.
+    Uefi,
+}
+
 /// Parsed `cargo xtask run` arguments.
 #[derive(Debug)]
 struct Args {
     arch: Arch,
     host: Option<Host>,
     machine: Machine,
+    firmware: Firmware,
     hv_flags: Option<Vec<String>>,
     profile: Profile,
     kernel: String,
@@ -48,6 +61,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         arch: Arch::X86_64,
         host: None,
         machine: Machine::Q35,
+        firmware: Firmware::Pvh,
         hv_flags: None,
         profile: Profile::Debug,
         kernel: kernel::DEMO.into(),
@@ -65,6 +79,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--arch" => parsed.arch = Arch::parse(&value()?)?,
             "--host" => parsed.host = Some(Host::parse(&value()?)?),
             "--machine" => parsed.machine = Machine::parse(&value()?)?,
+            "--firmware" => {
+                parsed.firmware = match value()?.as_str() {
+                    "pvh" => Firmware::Pvh,
+                    "uefi" => Firmware::Uefi,
+                    other => return Err(format!("unknown firmware `{other}` (pvh, uefi)")),
+                }
+            }
             "--hv-flags" => {
                 let list = value()?;
                 parsed.hv_flags = Some(
@@ -99,6 +120,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
+    if parsed.firmware == Firmware::Uefi
+        && (parsed.kernel != kernel::DEMO || parsed.append.is_some())
+    {
+        return Err(
+            "--firmware uefi boots the sample kernel's disk, which has no command line: \
+             --kernel rt-check and --append need --firmware pvh"
+                .into(),
+        );
+    }
     Ok(parsed)
 }
 
@@ -110,8 +140,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let args = parse(args)?;
     if args.arch == Arch::Aarch64 {
-        if args.hv_flags.is_some() || args.machine != Machine::Q35 {
-            return Err("--hv-flags and --machine apply to x86_64 only".into());
+        if args.hv_flags.is_some() || args.machine != Machine::Q35 || args.firmware != Firmware::Pvh
+        {
+            return Err("--hv-flags, --machine and --firmware apply to x86_64 only".into());
         }
         let host = args.host.unwrap_or(Host::QemuTcg);
         println!("xtask: host {host} (aarch64)");
@@ -151,6 +182,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         );
     }
     let runs_here = host != Host::QemuWhpx || cfg!(windows);
+    if args.firmware == Firmware::Uefi {
+        return run_uefi(&args, host);
+    }
     kernel::ensure_tools(runs_here)?;
     kernel::build(args.profile)?;
     let config = Config {
@@ -185,6 +219,44 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let run = qemu::run(&config, true, args.timeout)?;
+    verdict(&run)
+}
+
+/// `cargo xtask run --firmware uefi`: makes the raw disk and boots it with OVMF; for
+/// `qemu-whpx`, prints the Windows command line instead.
+fn run_uefi(args: &Args, host: Host) -> Result<(), String> {
+    let hv_flags = args
+        .hv_flags
+        .clone()
+        .unwrap_or_else(|| DEFAULT_HV_FLAGS.iter().map(|f| f.to_string()).collect());
+    if host == Host::QemuWhpx {
+        return Err(format!(
+            "qemu-whpx runs on Windows (see `cargo xtask run --host qemu-whpx`), and the UEFI \
+             disk is made on Linux or WSL (mkfs.fat, mtools). Make it with `cargo xtask \
+             image{}`, copy QEMU's share\\edk2-i386-vars.fd to vars.fd, and run from the \
+             workspace root on Windows:\n\n    {}",
+            if args.profile == Profile::Release {
+                " --release"
+            } else {
+                ""
+            },
+            uefi::whpx_command_line(args.machine, args.profile).join(" ")
+        ));
+    }
+    kernel::ensure_tools(true)?;
+    let run = uefi::boot(
+        host,
+        args.machine,
+        hv_flags,
+        args.profile,
+        true,
+        args.timeout,
+    )?;
+    verdict(&run)
+}
+
+/// Prints how the run ended and turns it into the command's result.
+fn verdict(run: &qemu::Run) -> Result<(), String> {
     let summary = run
         .summary_at
         .map(|t| format!(", summary line after {:.2} s", t.as_secs_f64()))
@@ -216,7 +288,11 @@ mod tests {
         assert_eq!(a.machine, Machine::Q35);
         assert_eq!(a.profile, Profile::Debug);
         assert_eq!(a.kernel, "sample-kernel");
+        assert_eq!(a.firmware, Firmware::Pvh);
         assert_eq!(a.timeout, Duration::from_secs(60));
+        let a = parse(&strings(&["--firmware", "uefi", "--host", "qemu-tcg"]))
+            .expect("valid arguments");
+        assert_eq!(a.firmware, Firmware::Uefi);
     }
 
     #[test]
@@ -261,6 +337,7 @@ mod tests {
         assert_eq!(a.kernel, "rt-check-arm64");
         assert!(run(&strings(&["--kernel", "rt-check-arm64"])).is_err());
         assert!(run(&strings(&["--arch", "aarch64", "--machine", "pc"])).is_err());
+        assert!(run(&strings(&["--arch", "aarch64", "--firmware", "uefi"])).is_err());
     }
 
     #[test]
@@ -273,6 +350,9 @@ mod tests {
             &["--timeout", "soon"],
             &["--frobnicate"],
             &["--arch", "mips"],
+            &["--firmware", "bios"],
+            &["--firmware", "uefi", "--kernel", "rt-check"],
+            &["--firmware", "uefi", "--append", "selftest"],
         ] {
             assert!(parse(&strings(bad)).is_err(), "{bad:?}");
         }

@@ -6,15 +6,29 @@
 //! have happened while the lock was held.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::Ordering;
 
-use crate::arch::{ConsoleUart, console_uart, without_interrupts};
+use crate::arch::{
+    CONSOLE_DEFAULT, ConsoleAddress, ConsoleAddressCell, ConsoleUart, without_interrupts,
+};
 use crate::sync::SpinLock;
 
-static CONSOLE: SpinLock<ConsoleUart> = SpinLock::new(console_uart());
+static CONSOLE: SpinLock<ConsoleUart> = SpinLock::new(ConsoleUart::at(CONSOLE_DEFAULT));
 
-/// Programs the UART. Called once at boot.
-pub(crate) fn init() {
-    without_interrupts(|| CONSOLE.lock().init());
+/// Where the console UART is (x86_64: its I/O port; aarch64: its MMIO base), for the
+/// unlocked path.
+static ADDRESS: ConsoleAddressCell = ConsoleAddressCell::new(CONSOLE_DEFAULT);
+
+/// Programs the UART at `address` and prints there from now on (x86_64: COM1 for the PVH
+/// and 64-bit entries, the port the firmware named for the UEFI entry; aarch64: the PL011 of
+/// QEMU `virt`). Called once at boot.
+pub(crate) fn init(address: ConsoleAddress) {
+    ADDRESS.store(address, Ordering::Relaxed);
+    without_interrupts(|| {
+        let mut console = CONSOLE.lock();
+        *console = ConsoleUart::at(address);
+        console.init();
+    });
 }
 
 /// Prints `args` on the serial console (what [`print!`](crate::print) expands to).
@@ -29,7 +43,7 @@ pub fn _print(args: fmt::Arguments<'_>) {
 /// Prints without taking the console lock. Only for paths that end the run.
 pub(crate) fn print_unlocked(args: fmt::Arguments<'_>) {
     // The serial writer never fails.
-    let _ = console_uart().write_fmt(args);
+    let _ = ConsoleUart::at(ADDRESS.load(Ordering::Relaxed)).write_fmt(args);
 }
 
 /// Prints to the serial console.

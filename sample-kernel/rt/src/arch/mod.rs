@@ -19,14 +19,26 @@ pub(crate) use self::aarch64::{
     cpu::without_interrupts, exit, mmu::IDENTITY_MAP_END, pl011::Pl011 as ConsoleUart,
 };
 
-/// The console UART (x86_64: COM1).
+/// The address of the console UART: an I/O port on x86_64.
 #[cfg(target_arch = "x86_64")]
-pub(crate) const fn console_uart() -> ConsoleUart {
-    ConsoleUart::com1()
-}
+pub(crate) type ConsoleAddress = u16;
 
-/// The console UART (aarch64: the PL011 of QEMU `virt`).
+/// An atomic holding a [`ConsoleAddress`].
+#[cfg(target_arch = "x86_64")]
+pub(crate) type ConsoleAddressCell = core::sync::atomic::AtomicU16;
+
+/// The console UART until the boot code says otherwise: COM1.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const CONSOLE_DEFAULT: ConsoleAddress = self::x86_64::serial::COM1;
+
+/// The address of the console UART: an MMIO base on aarch64.
 #[cfg(target_arch = "aarch64")]
-pub(crate) const fn console_uart() -> ConsoleUart {
-    ConsoleUart::qemu_virt()
-}
+pub(crate) type ConsoleAddress = usize;
+
+/// An atomic holding a [`ConsoleAddress`].
+#[cfg(target_arch = "aarch64")]
+pub(crate) type ConsoleAddressCell = core::sync::atomic::AtomicUsize;
+
+/// The console UART: the PL011 of QEMU `virt`.
+#[cfg(target_arch = "aarch64")]
+pub(crate) const CONSOLE_DEFAULT: ConsoleAddress = self::aarch64::pl011::QEMU_VIRT_PL011;

@@ -39,9 +39,13 @@ impl Pl011 {
     /// The UART of QEMU `virt`. Call [`init`](Self::init) once before relying on the line
     /// settings.
     pub const fn qemu_virt() -> Self {
-        Self {
-            base: QEMU_VIRT_PL011,
-        }
+        Self::at(QEMU_VIRT_PL011)
+    }
+
+    /// The PL011 whose registers start at MMIO address `base` (identity-mapped device
+    /// memory).
+    pub const fn at(base: usize) -> Self {
+        Self { base }
     }
 
     fn write_reg(&mut self, offset: usize, value: u32) {

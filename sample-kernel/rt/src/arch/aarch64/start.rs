@@ -76,7 +76,7 @@ fn read_device_tree(dtb: u64) -> Result<(DeviceTree, usize), FdtError> {
 extern "C" fn rt_start_aarch64(dtb: u64, entry_el: u64) -> ! {
     // SAFETY: first thing at boot, at EL1 with interrupts masked.
     unsafe { mmu::init() };
-    console::init();
+    console::init(super::pl011::QEMU_VIRT_PL011);
 
     let (dt, dtb_size) = match read_device_tree(dtb) {
         Ok(dt) => dt,
