@@ -93,7 +93,7 @@ mod arm64 {
             (Err(e), _) | (_, Err(e)) => return Outcome::failed(format_args!("allocation: {e}")),
         };
         let (pa, pb) = (a.phys_addr(), b.phys_addr());
-        if pa % PAGE_SIZE != 0 || pb % PAGE_SIZE != 0 || pa == pb {
+        if !pa.is_multiple_of(PAGE_SIZE) || !pb.is_multiple_of(PAGE_SIZE) || pa == pb {
             return Outcome::failed(format_args!("pages {pa:#x} and {pb:#x}"));
         }
         let in_ram = |p: u64| {

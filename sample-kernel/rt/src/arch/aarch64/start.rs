@@ -55,7 +55,8 @@ fn read_device_tree(dtb: u64) -> Result<(DeviceTree, usize), FdtError> {
         what: "blob",
         offset: 0,
     };
-    if dtb % 8 != 0 || dtb < 1 << 30 || dtb >= IDENTITY_MAP_END - fdt::MAX_DTB_SIZE as u64 {
+    if !dtb.is_multiple_of(8) || dtb < 1 << 30 || dtb >= IDENTITY_MAP_END - fdt::MAX_DTB_SIZE as u64
+    {
         return Err(out);
     }
     let base = core::ptr::with_exposed_provenance::<u8>(dtb as usize);
