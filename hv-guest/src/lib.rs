@@ -16,13 +16,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod arch;
+pub mod counter;
 pub mod discovery;
+pub mod gate;
 pub mod hypercall;
 pub mod hyperv;
 pub mod page;
 pub mod platform;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod tlb;
 pub mod vp;
+pub mod vpset;
 
 pub use hv_defs as defs;
