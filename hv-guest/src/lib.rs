@@ -21,8 +21,11 @@ pub mod discovery;
 pub mod gate;
 pub mod hypercall;
 pub mod hyperv;
+pub mod ipi;
+pub mod overlay;
 pub mod page;
 pub mod platform;
+pub mod reftime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tlb;
