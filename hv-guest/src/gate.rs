@@ -121,6 +121,12 @@ pub enum AccessError {
     /// The platform could not reach the register (on arm64 the register hypercall failed;
     /// on x64 a register without an MSR).
     Hv(HvError),
+    /// The register held a value its TLFS definition rules out (for example a VP index that
+    /// does not fit 32 bits).
+    OutOfRange {
+        /// The value read.
+        value: u64,
+    },
 }
 
 impl From<Unavailable> for AccessError {
@@ -140,6 +146,9 @@ impl core::fmt::Display for AccessError {
         match self {
             Self::Unavailable(missing) => missing.fmt(f),
             Self::Hv(error) => write!(f, "register access failed: {error}"),
+            Self::OutOfRange { value } => {
+                write!(f, "the register held the impossible value {value:#x}")
+            }
         }
     }
 }

@@ -15,8 +15,11 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod apic;
 pub mod arch;
+pub mod assist;
 pub mod counter;
+pub mod crash;
 pub mod discovery;
 pub mod gate;
 pub mod hypercall;
@@ -25,11 +28,14 @@ pub mod ipi;
 pub mod overlay;
 pub mod page;
 pub mod platform;
+pub mod power;
 pub mod reftime;
+pub mod spinlock;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tlb;
 pub mod vp;
+pub mod vpreg;
 pub mod vpset;
 
 pub use hv_defs as defs;

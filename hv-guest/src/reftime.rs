@@ -194,12 +194,21 @@ impl<'p, P: Platform, T: TscSource> ReferenceTime<'p, P, T> {
     /// [`AccessError::Unavailable`] without `AccessPartitionReferenceCounter` (nothing is
     /// touched), [`AccessError::Hv`] when the platform cannot read the register.
     pub fn counter(&self) -> Result<u64, AccessError> {
-        Unavailable::AccessPartitionReferenceCounter.require(self.counter)?;
-        // SAFETY: the register exists: its privilege was just checked (TLFS 12.4).
-        Ok(unsafe {
-            self.platform
-                .read_register(HvRegisterName::HvRegisterTimeRefCount)
-        }?)
+        let value = self
+            .read_counter()
+            .ok_or(Unavailable::AccessPartitionReferenceCounter)?;
+        Ok(value?)
+    }
+
+    /// The reference counter register, or `None` without its privilege.
+    fn read_counter(&self) -> Option<Result<u64, HvError>> {
+        self.counter.then(|| {
+            // SAFETY: the register exists: its privilege was just checked (TLFS 12.4).
+            unsafe {
+                self.platform
+                    .read_register(HvRegisterName::HvRegisterTimeRefCount)
+            }
+        })
     }
 
     /// Enables the reference TSC page at `page` (TLFS 12.7.1): zeroes it, writes the
@@ -272,14 +281,14 @@ impl<'p, P: Platform, T: TscSource> ReferenceTime<'p, P, T> {
             },
             None => false,
         };
-        match self.counter() {
-            Ok(time) => Ok(Reading {
+        match self.read_counter() {
+            Some(Ok(time)) => Ok(Reading {
                 time,
                 source: TimeSource::Counter,
             }),
-            Err(AccessError::Hv(error)) => Err(TimeError::Register(error)),
-            Err(AccessError::Unavailable(_)) if page_invalid => Err(TimeError::TscPageInvalid),
-            Err(AccessError::Unavailable(_)) => Err(TimeError::NoSource),
+            Some(Err(error)) => Err(TimeError::Register(error)),
+            None if page_invalid => Err(TimeError::TscPageInvalid),
+            None => Err(TimeError::NoSource),
         }
     }
 

@@ -8,7 +8,7 @@
 //! | targets | call |
 //! | --- | --- |
 //! | every VP, or VPs all below 64 | `HvCallFlushVirtualAddressSpace` / `…List` (mask or `HV_FLUSH_ALL_PROCESSORS`) |
-//! | some VP at 64 or above | `HvCallFlushVirtualAddressSpaceEx` / `…ListEx` (a [`VpSet`] as variable header) |
+//! | some VP at 64 or above | `HvCallFlushVirtualAddressSpaceEx` / `…ListEx` (a [`VpSet`](crate::vpset::VpSet) as variable header) |
 //!
 //! | input bytes | convention |
 //! | --- | --- |
