@@ -1166,25 +1166,38 @@ mod tests {
 
     #[test]
     fn ex_list_carries_the_banks_as_variable_header_before_the_list() {
-        let fake = FakePlatform::new();
-        let log = host(&fake, 4095, None);
-        let mut io = fake.io_pages();
-        let mut storage = [0u64; 2];
-        let vps = set(&mut storage, &[1, 70]);
-        let ranges = [GvaRange::pages(0x5000, 2).unwrap()];
-        flush(&fake, false, ADVICE)
-            .flush_ranges(&mut io, VpTargets::from(&vps), AddressSpace::All, &ranges)
-            .unwrap();
-        assert_eq!(
-            *log.borrow(),
-            [Seen {
-                // Code 0x14, two banks of variable header, rep count 1.
-                control: 0x0000_0001_0004_0014,
-                xmm: false,
-                header: vec![0, 0b10, 0, 0b11, 0b10, 1 << 6],
-                list: vec![0x5001]
-            }]
-        );
+        for xmm in [false, true] {
+            let fake = FakePlatform::new();
+            let log = host(&fake, 4095, None);
+            let mut io = fake.io_pages();
+            let mut storage = [0u64; 2];
+            let vps = set(&mut storage, &[1, 70]);
+            let ranges = [GvaRange::pages(0x5000, 2).unwrap()];
+            let plan = flush(&fake, xmm, ADVICE)
+                .flush_ranges(&mut io, VpTargets::from(&vps), AddressSpace::All, &ranges)
+                .unwrap()
+                .unwrap();
+            assert_eq!(plan.code, HvCallCode::HvCallFlushVirtualAddressListEx);
+            // 32 + 2 × 8 + 8 = 56 bytes: XMM when offered.
+            assert_eq!(
+                plan.form,
+                if xmm { CallForm::Xmm } else { CallForm::Memory }
+            );
+            assert_eq!(
+                *log.borrow(),
+                [Seen {
+                    // Code 0x14, two banks of variable header, rep count 1, fast for XMM.
+                    control: if xmm {
+                        0x0000_0001_0005_0014
+                    } else {
+                        0x0000_0001_0004_0014
+                    },
+                    xmm,
+                    header: vec![0, 0b10, 0, 0b11, 0b10, 1 << 6],
+                    list: vec![0x5001]
+                }]
+            );
+        }
     }
 
     #[test]
