@@ -42,9 +42,13 @@
 //! * `⌈E / ⌊(4096 − H) / 8⌋⌉` memory calls (input and its list fit in one page, TLFS 3.6;
 //!   the rep count's 12 bits allow 4095, more than a page holds),
 //!
-//! and the TLFS allows no fewer: every call carries at most one page (or 112 bytes) of input.
-//! The hypervisor may return a rep call early; re-issuing it from "reps completed" (TLFS 3.3)
-//! is the only extra cost, and [`crate::counter::HypercallCounter`] counts those too.
+//! and the TLFS allows no fewer: every call carries at most one page (or 112 bytes) of input,
+//! and a run of `n` pages needs at least `⌈n / 4096⌉` entries. `E` counts the ranges as
+//! given: pass each contiguous run as one range (adjacent ranges are not merged). The
+//! hypervisor may return a rep call early; re-issuing it from "reps completed" (TLFS 3.3) is
+//! the only extra cost, and [`crate::counter::HypercallCounter`] counts those too. Whether a
+//! list that needs several calls is better replaced by one address-space flush is the
+//! kernel's policy; [`TlbFlush::plan_ranges`] gives it the numbers without making a call.
 //!
 //! Example, 10,000 4 KiB pages from a page-aligned GVA on VPs {0, 1}: all targets are below
 //! 64, so the mask form (H = 24); the basic format needs ⌈10000 / 4096⌉ = 3 entries
