@@ -37,5 +37,6 @@ pub mod tlb;
 pub mod vp;
 pub mod vpreg;
 pub mod vpset;
+pub mod vsm;
 
 pub use hv_defs as defs;
