@@ -26,10 +26,10 @@
 //!    tControls`.
 //! 8. Access `w` (lower case) of `HV_X64_MSR_NESTED_EOM` → `W`, like `HV_X64_MSR_EOM`.
 //! 9. `HV_X64_MSR_REFERENCE_TSC`: the appendix says `AccessPartitionReferenceCounter`, `R`.
-//!     TLFS 12.7 says the MSR needs `AccessPartitionReferenceTsc` and 12.7.1 marks it
-//!     read/write (the guest writes it to enable the page; Linux gates it on
-//!     `HV_MSR_REFERENCE_TSC_AVAILABLE`, bit 9). Corrected to `AccessPartitionReferenceTsc`,
-//!     `R/W`.
+//!    TLFS 12.7 says the MSR needs `AccessPartitionReferenceTsc` and 12.7.1 marks it
+//!    read/write (the guest writes it to enable the page; Linux gates it on
+//!    `HV_MSR_REFERENCE_TSC_AVAILABLE`, bit 9). Corrected to `AccessPartitionReferenceTsc`,
+//!    `R/W`.
 //! 10. `GuestCrashMsrsAvailable` in the privilege column of the crash MSRs is not a partition
 //!     privilege but CPUID 0x4000_0003 EDX bit 10 (TLFS 2.4.4, 4.3). The crate records it as a
 //!     feature with no privilege; `PRIVILEGE_COLUMN` maps it so.

@@ -10,7 +10,7 @@
 //! # use hv_guest::platform::X64Platform;
 //! # use hv_guest::assist::VpAssistPage;
 //! # fn end_of_interrupt<P: X64Platform>(apic: &hv_guest::apic::ApicMsrs<'_, P>,
-//! #     assist: &VpAssistPage<'_, P>) {
+//! #     assist: &VpAssistPage) {
 //! // Skips the EOI (and its exit) when the hypervisor said none is needed (TLFS 10.3.5).
 //! apic.eoi_unless_assisted(assist);
 //! # }
@@ -23,7 +23,7 @@ use hv_defs::partition::HvPartitionPrivilegeMask;
 
 use crate::assist::VpAssistPage;
 use crate::gate::Unavailable;
-use crate::platform::{Platform, X64Platform};
+use crate::platform::X64Platform;
 
 /// Access to the Hyper-V APIC MSRs of the calling VP.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl<'p, P: X64Platform> ApicMsrs<'p, P> {
 
     /// [`ApicMsrs::eoi`] unless the VP assist page says no EOI is required (TLFS 10.3.5);
     /// returns whether the EOI was written. `assist` must be the calling VP's.
-    pub fn eoi_unless_assisted<Q: Platform>(&self, assist: &VpAssistPage<'_, Q>) -> bool {
+    pub fn eoi_unless_assisted(&self, assist: &VpAssistPage) -> bool {
         if assist.take_no_eoi_required() {
             return false;
         }
@@ -158,14 +158,14 @@ mod tests {
     fn eoi_is_skipped_only_when_the_hypervisor_set_the_bit() {
         let fake = partition();
         let apic = ApicMsrs::new(&fake, privileged(), HvEnlightenmentInformation::new()).unwrap();
-        let assist = VpAssistPage::enable(&fake, privileged(), fake.page()).unwrap();
+        let assist = VpAssistPage::enable(&fake, privileged(), fake.page())
+            .map_err(|(_, e)| e)
+            .unwrap();
+        crate::assist::tests::hypervisor_sets_no_eoi(assist.gpa(), 0);
         fake.clear_log();
         assert!(apic.eoi_unless_assisted(&assist));
         assert_eq!(fake.log(), [Event::WriteMsr(HV_X64_MSR_EOI, 0)]);
-        let field = core::ptr::with_exposed_provenance_mut::<u32>(assist.gpa() as usize);
-        // SAFETY: the live overlay the handle exposed, reached only atomically.
-        unsafe { core::sync::atomic::AtomicU32::from_ptr(field) }
-            .store(1, core::sync::atomic::Ordering::Release);
+        crate::assist::tests::hypervisor_sets_no_eoi(assist.gpa(), 1);
         fake.clear_log();
         assert!(!apic.eoi_unless_assisted(&assist));
         assert!(fake.log().is_empty());

@@ -1,16 +1,15 @@
-//! The VP assist page and EOI assist (TLFS 7.8.7, 10.3.5).
+//! EOI assist through the VP assist page (TLFS 10.3.5).
 //!
-//! Each VP may place one assist page, an overlay the hypervisor and the VP share
-//! (`HvRegisterVpAssistPage`, x64 MSR 0x4000_0073; needs `AccessIntrCtrlRegs`). Its first
-//! 32 bits are the EOI assist field: when the hypervisor injects an edge-triggered
-//! interrupt with no lower-priority one pending, it sets "No EOI required", and the guest
-//! may then skip the EOI that would otherwise exit to the hypervisor (TLFS 10.3.5). The
-//! guest must clear the bit atomically as it decides:
+//! The first 32 bits of a VP's assist page ([`VpAssistPage`], TLFS 7.8.7; enabled with
+//! [`VpAssistPage::enable`], which needs `AccessIntrCtrlRegs`) are the EOI assist field.
+//! When the hypervisor injects an edge-triggered interrupt with no lower-priority one
+//! pending, it sets "No EOI required", and the guest may then skip the EOI that would
+//! otherwise exit to the hypervisor. The guest clears the field atomically as it decides
+//! ([`VpAssistPage::take_no_eoi_required`]); if the bit was clear it performs the EOI as
+//! usual:
 //!
 //! ```no_run
-//! # use hv_guest::platform::X64Platform;
-//! # use hv_guest::assist::VpAssistPage;
-//! # fn on_interrupt<P: X64Platform>(assist: &VpAssistPage<'_, P>, apic_eoi: impl Fn()) {
+//! # fn on_interrupt(assist: &hv_guest::assist::VpAssistPage, apic_eoi: impl Fn()) {
 //! // At the end of an interrupt handler, on the VP that owns `assist`:
 //! if !assist.take_no_eoi_required() {
 //!     apic_eoi(); // the usual EOI: x2APIC MSR 0x80B, or HV_X64_MSR_EOI (crate::apic)
@@ -18,153 +17,72 @@
 //! # }
 //! ```
 //!
-//! EOI assist concerns the x64 APIC; the page itself exists on arm64 too (VTL and nested
-//! state), where [`VpAssistPage::as_ptr`] gives access to the rest of the layout
-//! ([`HvVpAssistPage`]).
-//!
-//! The handle is per VP: enable it on the VP it is for, keep it in that VP's per-CPU data.
-//! It is neither `Send` nor `Sync`.
+//! Enable the page on each VP (the register is per VP) at boot and keep the handle in that
+//! VP's per-CPU data; the same page serves VSM's VTL control area
+//! ([`VpAssistPage::vtl_control`]). EOI assist concerns the x64 APIC; the page itself also
+//! exists on arm64.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use hv_defs::HvGpa;
-use hv_defs::partition::HvPartitionPrivilegeMask;
-use hv_defs::register::HvRegisterName;
-use hv_defs::status::HvError;
-use hv_defs::vp::{HvVirtualApicAssist, HvVpAssistPage};
+use hv_defs::vp::HvVirtualApicAssist;
 
-use crate::gate::Unavailable;
-use crate::overlay::{Overlay, OverlayError, OverlayErrorReason};
-use crate::page::PhysPage;
-use crate::platform::Platform;
+pub use crate::vsm::VpAssistPage;
 
-/// An enabled VP assist page (TLFS 7.8.7).
-#[derive(Debug)]
-pub struct VpAssistPage<'p, P: Platform> {
-    platform: &'p P,
-    overlay: Overlay,
-}
-
-impl<'p, P: Platform> VpAssistPage<'p, P> {
-    /// Enables the calling VP's assist page at `page`: zeroes it, writes the register (RsvdP
-    /// bits preserved) and checks the read-back (TLFS 7.8.7.1). Needs `AccessIntrCtrlRegs`
-    /// (TLFS 4.2.2).
-    ///
-    /// # Errors
-    ///
-    /// [`OverlayError`] with the page given back: the privilege is missing (nothing
-    /// touched), or the host did not accept the page.
-    pub fn enable(
-        platform: &'p P,
-        privileges: HvPartitionPrivilegeMask,
-        page: PhysPage<'static>,
-    ) -> Result<Self, OverlayError> {
-        if !privileges.access_intr_ctrl_regs() {
-            let reason = OverlayErrorReason::Unavailable(Unavailable::AccessIntrCtrlRegs);
-            return Err(OverlayError { page, reason });
-        }
-        // SAFETY: the VP assist page register exists with the privilege just checked and has
-        // the overlay layout (TLFS 7.8.7.1).
-        let overlay =
-            unsafe { Overlay::enable(platform, HvRegisterName::HvRegisterVpAssistPage, page) }?;
-        Ok(Self { platform, overlay })
-    }
-
-    /// The guest physical address of the page.
-    #[must_use]
-    pub const fn gpa(&self) -> HvGpa {
-        self.overlay.gpa()
-    }
-
-    /// The page, for code that uses its other fields. The hypervisor writes it at any time:
-    /// access it only with volatile or atomic operations, never through a reference.
-    #[must_use]
-    pub const fn as_ptr(&self) -> *mut HvVpAssistPage {
-        self.overlay.page().as_ptr().cast()
-    }
-
+impl VpAssistPage {
     /// Atomically clears the EOI assist field and returns whether "No EOI required" was set
-    /// (TLFS 10.3.5). `true`: the EOI may be skipped. `false`: perform the EOI as usual.
+    /// (TLFS 10.3.5: "atomically writing zero to the EOI Assist field"). `true`: the EOI
+    /// may be skipped. `false`: perform the EOI as usual.
     #[must_use]
     pub fn take_no_eoi_required(&self) -> bool {
         // SAFETY: the EOI assist field is the naturally aligned first `u32` of the live
-        // overlay page, which is reached only with atomic or volatile accesses.
-        let field = unsafe { AtomicU32::from_ptr(self.overlay.page().as_ptr().cast()) };
+        // overlay page (TLFS 10.3.5: offset 0, 32 bits), which is reached only with atomic or
+        // volatile accesses.
+        let field = unsafe { AtomicU32::from_ptr(self.page().as_ptr().cast()) };
         HvVirtualApicAssist::from_bits(field.swap(0, Ordering::AcqRel)).no_eoi_required()
-    }
-
-    /// Disables the page (clears its enable bit) and gives it back.
-    ///
-    /// # Errors
-    ///
-    /// The handle, still enabled, and the platform's error when the register could not be
-    /// written.
-    pub fn disable(self) -> Result<PhysPage<'static>, (Self, HvError)> {
-        let platform = self.platform;
-        self.overlay
-            .disable(platform)
-            .map_err(|(overlay, error)| (Self { platform, overlay }, error))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use hv_defs::HvGpa;
     use hv_defs::msr::HV_X64_MSR_VP_ASSIST_PAGE;
+    use hv_defs::partition::HvPartitionPrivilegeMask;
 
     use super::*;
     use crate::testing::{Event, FakePlatform, MsrAccess};
 
-    fn privileged() -> HvPartitionPrivilegeMask {
-        HvPartitionPrivilegeMask::new().with_access_intr_ctrl_regs(true)
-    }
-
-    /// The hypervisor sets "No EOI required" through the exposed GPA.
-    fn hypervisor_sets_no_eoi(gpa: HvGpa) {
+    /// The hypervisor writes the EOI assist field through the exposed GPA.
+    pub(crate) fn hypervisor_sets_no_eoi(gpa: HvGpa, value: u32) {
         let field = core::ptr::with_exposed_provenance_mut::<u32>(gpa as usize);
         // SAFETY: the live overlay the handle exposed, reached only atomically.
-        unsafe { AtomicU32::from_ptr(field) }.store(1, Ordering::Release);
+        unsafe { AtomicU32::from_ptr(field) }.store(value, Ordering::Release);
     }
 
     #[test]
-    fn enable_take_and_disable() {
+    fn the_bit_is_taken_once_and_only_when_the_hypervisor_set_it() {
         let fake = FakePlatform::new();
-        fake.define_msr(HV_X64_MSR_VP_ASSIST_PAGE, 0x800, MsrAccess::ReadWrite);
-        let mut page = fake.page();
-        page.bytes_mut()[0] = 1; // stale contents are cleared before enabling
-        let gpa = page.gpa();
-        let assist = VpAssistPage::enable(&fake, privileged(), page).unwrap();
-        assert_eq!(assist.gpa(), gpa);
+        fake.define_msr(HV_X64_MSR_VP_ASSIST_PAGE, 0, MsrAccess::ReadWrite);
+        let privileges = HvPartitionPrivilegeMask::new().with_access_intr_ctrl_regs(true);
+        let assist = VpAssistPage::enable(&fake, privileges, fake.page())
+            .map_err(|(_, e)| e)
+            .unwrap();
+        let gpa = assist.gpa();
+        hypervisor_sets_no_eoi(gpa, 0);
         assert!(!assist.take_no_eoi_required());
-        hypervisor_sets_no_eoi(gpa);
+        hypervisor_sets_no_eoi(gpa, 1);
         assert!(assist.take_no_eoi_required());
-        assert!(
-            !assist.take_no_eoi_required(),
-            "the bit is cleared by the take"
-        );
-        let page = assist.disable().map_err(|(_, e)| e).unwrap();
+        assert!(!assist.take_no_eoi_required(), "the take clears the bit");
+        // Reserved bits a host might set are cleared too but do not count as the bit.
+        hypervisor_sets_no_eoi(gpa, 0xFFFF_FFFE);
+        assert!(!assist.take_no_eoi_required());
+        let page = assist.disable(&fake).map_err(|(_, e)| e).unwrap();
         assert_eq!(page.bytes()[..4], [0; 4]);
-        assert_eq!(
-            fake.log(),
-            [
-                Event::ReadMsr(HV_X64_MSR_VP_ASSIST_PAGE, 0x800),
-                Event::WriteMsr(HV_X64_MSR_VP_ASSIST_PAGE, gpa | 0x801),
-                Event::ReadMsr(HV_X64_MSR_VP_ASSIST_PAGE, gpa | 0x801),
-                Event::ReadMsr(HV_X64_MSR_VP_ASSIST_PAGE, gpa | 0x801),
-                Event::WriteMsr(HV_X64_MSR_VP_ASSIST_PAGE, gpa | 0x800),
-            ]
-        );
-    }
-
-    #[test]
-    fn without_the_privilege_nothing_is_touched() {
-        let fake = FakePlatform::new();
-        let err = VpAssistPage::enable(&fake, HvPartitionPrivilegeMask::new(), fake.page())
-            .map(|_| ())
-            .unwrap_err();
-        assert_eq!(
-            err.reason,
-            OverlayErrorReason::Unavailable(Unavailable::AccessIntrCtrlRegs)
-        );
-        assert!(fake.log().is_empty());
+        // Taking the bit touches no register: only the enable/disable traffic is logged.
+        assert!(fake.log().iter().all(|e| matches!(
+            e,
+            Event::ReadMsr(HV_X64_MSR_VP_ASSIST_PAGE, _)
+                | Event::WriteMsr(HV_X64_MSR_VP_ASSIST_PAGE, _)
+        )));
+        assert_eq!(fake.log().len(), 5);
     }
 }

@@ -1,11 +1,12 @@
-//! Overlay pages placed by a register: the reference TSC page (TLFS 12.7.1) and the VP assist
-//! page (TLFS 7.8.7.1).
+//! Overlay pages placed by a register whose layout is bit 0 enable, bits 11:1 RsvdP, bits
+//! 63:12 the guest physical page number: here the reference TSC page (TLFS 12.7.1). The VP
+//! assist page register (TLFS 7.8.7.1) has the same layout; its page is
+//! [`crate::vsm::VpAssistPage`].
 //!
-//! Both registers share one layout — bit 0 enable, bits 11:1 RsvdP, bits 63:12 the guest
-//! physical page number — and one protocol, implemented once here:
+//! The protocol:
 //!
 //! 1. the caller hands over a `'static` page ([`PhysPage`]); it is zeroed, so a host that
-//!    never fills it leaves a page that reads as "nothing" (sequence 0, no EOI assist);
+//!    never fills it leaves a page that reads as "nothing" (TSC sequence 0: invalid);
 //! 2. the register is read, the GPN and enable bit are set with the RsvdP bits preserved
 //!    (TLFS 1.2), the value is written and read back;
 //! 3. from then on the page is reached only through a raw pointer with volatile or atomic
@@ -22,7 +23,6 @@ use hv_defs::HvGpa;
 use hv_defs::register::HvRegisterName;
 use hv_defs::status::HvError;
 use hv_defs::timer::HvReferenceTscMsr;
-use hv_defs::vp::HvVpAssistPageMsr;
 
 use crate::gate::Unavailable;
 use crate::page::{HvPage, PhysPage};
@@ -30,7 +30,6 @@ use crate::platform::Platform;
 
 /// The RsvdP bits 11:1 of an overlay register.
 const RSVDP_MASK: u64 = HvReferenceTscMsr::RESERVED_MASK;
-const _: () = assert!(RSVDP_MASK == HvVpAssistPageMsr::RESERVED_MASK);
 
 /// Bit 0 of an overlay register.
 const ENABLE: u64 = 1;
@@ -96,8 +95,8 @@ impl Overlay {
     /// # Safety
     ///
     /// `register` must be an overlay register with the layout of the module docs (the
-    /// reference TSC or VP assist page register) that exists in this partition: the caller
-    /// checked the privilege that gates it.
+    /// reference TSC register) that exists in this partition: the caller checked the
+    /// privilege that gates it.
     pub(crate) unsafe fn enable<P: Platform>(
         platform: &P,
         register: HvRegisterName,
