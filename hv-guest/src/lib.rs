@@ -31,6 +31,8 @@ pub mod platform;
 pub mod power;
 pub mod reftime;
 pub mod spinlock;
+pub mod stimer;
+pub mod synic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tlb;

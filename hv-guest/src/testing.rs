@@ -14,6 +14,10 @@
 //! `#GP` the real processor would raise: a wrapper that forgets to check a privilege fails its
 //! test instead of faulting a kernel later.
 //!
+//! The hypervisor's side of overlay pages (SynIC message and event flag pages) is played with
+//! [`FakePlatform::read_guest`] and [`FakePlatform::write_guest`], and its reaction to trigger
+//! registers (EOM) with [`FakePlatform::on_msr_write`].
+//!
 //! Memory-based hypercalls pass guest physical addresses. Pages from
 //! [`FakePlatform::io_pages`] and [`FakePlatform::page`] use their own address as GPA
 //! (identity mapping, as in the sample kernel), so the handler reads and writes them through
@@ -118,6 +122,7 @@ impl HypercallCtx<'_> {
 }
 
 type Handler = Box<dyn FnMut(&FakePlatform, &mut HypercallCtx<'_>) -> u64>;
+type MsrHook = Box<dyn FnMut(&FakePlatform, u64)>;
 
 /// Which VTL switch sequence the code under test entered.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -154,6 +159,7 @@ pub struct FakePlatform {
     pages: RefCell<Vec<usize>>,
     handler: RefCell<Option<Handler>>,
     vtl_handler: RefCell<Option<VtlHandler>>,
+    msr_hooks: RefCell<BTreeMap<u32, MsrHook>>,
 }
 
 impl core::fmt::Debug for FakePlatform {
@@ -266,6 +272,51 @@ impl FakePlatform {
     pub fn entry() -> HypercallEntry {
         // SAFETY: the fake never executes the entry; any non-null address serves.
         unsafe { HypercallEntry::new(core::ptr::NonNull::dangling()) }
+    }
+
+    /// Runs `hook` after every accepted WRMSR of `msr`, with the value written: the
+    /// hypervisor's reaction to a trigger register (for example delivering the next queued
+    /// message when the guest writes EOM). The write is logged and stored before the hook
+    /// runs; the hook may read and write guest memory and poke MSRs.
+    pub fn on_msr_write(&self, msr: u32, hook: impl FnMut(&Self, u64) + 'static) {
+        self.msr_hooks.borrow_mut().insert(msr, Box::new(hook));
+    }
+
+    /// Reads `len` bytes of guest memory at `gpa`, as the hypervisor would: through the
+    /// page's exposed address, without creating a reference to it, so the code under test
+    /// may hold raw pointers into the page meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the range is not inside a page handed out by the fake.
+    #[must_use]
+    pub fn read_guest(&self, gpa: u64, len: usize) -> Vec<u8> {
+        let base = self.page_at(gpa, len).cast::<u8>();
+        let offset = usize::try_from(gpa % 4096).expect("page offset fits");
+        let mut bytes = std::vec![0; len];
+        // SAFETY: `page_at` checked that [gpa, gpa + len) lies in a page the fake leaked, so
+        // the offset is inside it.
+        let src = unsafe { base.add(offset) };
+        // SAFETY: the range is live leaked memory (above); no Rust reference to it exists while
+        // the code under test is not running (it reaches overlay pages only through raw
+        // pointers and atomics).
+        unsafe { core::ptr::copy_nonoverlapping(src, bytes.as_mut_ptr(), len) };
+        bytes
+    }
+
+    /// Writes `bytes` to guest memory at `gpa`, as the hypervisor would (see
+    /// [`FakePlatform::read_guest`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics when the range is not inside a page handed out by the fake.
+    pub fn write_guest(&self, gpa: u64, bytes: &[u8]) {
+        let base = self.page_at(gpa, bytes.len()).cast::<u8>();
+        let offset = usize::try_from(gpa % 4096).expect("page offset fits");
+        // SAFETY: as in `read_guest`.
+        let dst = unsafe { base.add(offset) };
+        // SAFETY: as in `read_guest`.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
     }
 
     fn page_at(&self, gpa: u64, len: usize) -> *mut HvPage {
@@ -443,6 +494,11 @@ impl X64Platform for FakePlatform {
             Some((_, MsrAccess::ReadOnly)) | None => panic!("#GP: WRMSR {msr:#x} <- {value:#x}"),
             Some((_, MsrAccess::DropsWrites)) => {}
             Some(entry) => entry.0 = value,
+        }
+        let hook = self.msr_hooks.borrow_mut().remove(&msr);
+        if let Some(mut hook) = hook {
+            hook(self, value);
+            self.msr_hooks.borrow_mut().entry(msr).or_insert(hook);
         }
     }
 }
