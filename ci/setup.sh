@@ -56,6 +56,10 @@ done
 if ! rustup run nightly cargo miri --version >/dev/null 2>&1; then
   rustup toolchain install nightly --profile minimal --component miri,rust-src
 fi
+# The libraries' minimum supported Rust version, checked by `cargo xtask test`.
+if ! rustup run 1.85 cargo --version >/dev/null 2>&1; then
+  rustup toolchain install 1.85 --profile minimal
+fi
 for c in rust-src clippy rustfmt; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done

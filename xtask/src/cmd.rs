@@ -18,11 +18,12 @@ pub(crate) fn cargo() -> Command {
     command
 }
 
-/// A `cargo` of the nightly toolchain (for Miri), run from the workspace root.
-pub(crate) fn nightly_cargo() -> Command {
+/// A `cargo` of another rustup toolchain (nightly for Miri, the MSRV for the library
+/// check), run from the workspace root.
+pub(crate) fn toolchain_cargo(toolchain: &str) -> Command {
     let mut command = Command::new("rustup");
     command
-        .args(["run", "nightly", "cargo"])
+        .args(["run", toolchain, "cargo"])
         .current_dir(root());
     command
 }

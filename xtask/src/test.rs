@@ -8,6 +8,9 @@ use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, Host, Machine, Verdict};
 use crate::{transcript, uefi};
 
+/// The minimum supported Rust version of the libraries (`rust-version` in Cargo.toml).
+const MSRV: &str = "1.85";
+
 /// Bare-metal targets the libraries must build for.
 const BARE_TARGETS: [&str; 2] = ["x86_64-unknown-none", "aarch64-unknown-none"];
 
@@ -165,12 +168,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // The libraries declare `rust-version = MSRV`; check that they build with it.
+    cmd::run(
+        cmd::toolchain_cargo(MSRV)
+            .args(["check", "-p", "hv-defs", "-p", "hv-guest", "--target-dir"])
+            .arg(cmd::root().join("target/msrv")),
+    )?;
     cmd::run(cargo().args(["test", "--workspace", "--exclude", kernel::PACKAGE]))?;
     // Miri checks the host-testable unsafe code (the fake platform's memory handover and the
     // page types) for undefined behaviour. The fake leaks its pages on purpose (they stand in
     // for guest memory that lives forever), so leak checking is off.
     cmd::run(
-        cmd::nightly_cargo()
+        cmd::toolchain_cargo("nightly")
             .args(["miri", "test", "-p", "hv-guest", "--features", "testing"])
             .env("MIRIFLAGS", "-Zmiri-ignore-leaks"),
     )?;

@@ -37,7 +37,11 @@ pub struct X64;
 
 impl X64Platform for X64 {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult {
-        let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
+        // `__cpuid_count` is a safe function since Rust 1.87 and `unsafe` before; the block
+        // keeps the crate building on its minimum supported version (1.85).
+        #[allow(unused_unsafe)]
+        // SAFETY: CPUID exists on every x86_64 processor and only reads identification data.
+        let r = unsafe { core::arch::x86_64::__cpuid_count(leaf, subleaf) };
         CpuidResult {
             eax: r.eax,
             ebx: r.ebx,

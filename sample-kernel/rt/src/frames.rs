@@ -139,7 +139,7 @@ impl<'a> FrameBitmap<'a> {
     /// [`FreeError`] when `addr` is unaligned, outside the bitmap, already free, or (when
     /// the bitmap tracks it) never was the allocator's.
     pub fn free(&mut self, addr: u64) -> Result<(), FreeError> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(FreeError::Unaligned(addr));
         }
         let page = addr / PAGE_SIZE;
