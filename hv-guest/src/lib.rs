@@ -30,21 +30,43 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+pub mod apic;
 pub mod arch;
 #[cfg(any(target_arch = "aarch64", test, feature = "testing"))]
 pub mod arm64;
+// The VP assist page handle lives with VSM (x64 only until arm64 VSM exists); EOI assist is
+// an x64 APIC feature.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+pub mod assist;
+pub mod counter;
+pub mod crash;
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub mod discovery;
+pub mod gate;
 pub mod hypercall;
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub mod hyperv;
+// The TLB flush and synthetic IPI hypercalls are x64 interfaces (TLFS 9, 10): arm64 guests
+// use broadcast TLBI and GIC SGIs.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+pub mod ipi;
+pub mod overlay;
 pub mod page;
 pub mod platform;
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+pub mod power;
+pub mod reftime;
+pub mod spinlock;
 pub mod stimer;
 pub mod synic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+pub mod tlb;
 pub mod vp;
+pub mod vpreg;
+pub mod vpset;
 // VTL switching goes through the x64 hypercall page and the initial VP context is the x64 one;
 // arm64 VSM (VTL entry and exit with `hvc #2`/`hvc #3`) is not implemented yet.
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]

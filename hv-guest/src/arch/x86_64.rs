@@ -355,3 +355,23 @@ impl X64CpuState for X64 {
         Some(unsafe { entry.read_unaligned() })
     }
 }
+
+impl crate::reftime::TscSource for X64 {
+    fn read_tsc(&self) -> u64 {
+        let (low, high): (u32, u32);
+        // SAFETY: LFENCE waits for earlier loads (the TSC page's sequence) to complete, then
+        // RDTSC reads the time-stamp counter into EDX:EAX; neither touches memory or the
+        // stack. RDTSC faults only at CPL > 0 with CR4.TSD set, which a kernel does not set
+        // for itself.
+        unsafe {
+            asm!(
+                "lfence",
+                "rdtsc",
+                out("eax") low,
+                out("edx") high,
+                options(nostack, preserves_flags),
+            );
+        }
+        u64::from(high) << 32 | u64::from(low)
+    }
+}

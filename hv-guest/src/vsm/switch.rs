@@ -357,6 +357,12 @@ impl VpAssistPage {
         self.gpa
     }
 
+    /// The page, for the other users of its fields ([`crate::assist`]'s EOI assist). The
+    /// hypervisor writes it at any time: reach it only with volatile or atomic accesses.
+    pub(crate) const fn page(&self) -> NonNull<HvPage> {
+        self.page
+    }
+
     /// The VTL control area of this VTL (TLFS 15.8.2), at offset 8 of the page.
     #[must_use]
     pub fn vtl_control(&self) -> VtlControl<'_> {
