@@ -135,6 +135,15 @@ pub enum Event {
         /// The next version `initiate_contact` will ask for.
         next: Option<VmbusVersion>,
     },
+    /// The host accepted the version but reported a failed connection (low resources, or
+    /// another failure). The client is disconnected; `initiate_contact` asks for the same
+    /// version again.
+    ConnectionRefused {
+        /// The version.
+        version: VmbusVersion,
+        /// The state the host reported.
+        state: VmbusConnectionState,
+    },
     /// Connected. Call [`VmbusClient::request_offers`] next.
     Connected {
         /// The negotiated version.
@@ -197,8 +206,9 @@ pub enum Event {
     Discarded(VmbusMessageType),
 }
 
-/// Why an operation or a host message was refused. Unless a variant says otherwise, the
-/// client's state is unchanged.
+/// Why an operation or a host message was refused. The client's state is unchanged (except
+/// for the part of a GPADL already posted, see [`Error::GpadlIncomplete`], and a ring found
+/// corrupt, which stays stopped).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// Posting a message failed (see [`Error::is_retryable`]).
@@ -227,14 +237,6 @@ pub enum Error {
     InvalidState(ConnectionState),
     /// The host refused every version.
     NoCommonVersion,
-    /// The host accepted the version but reported a failed connection; the state is
-    /// disconnected and `initiate_contact` asks for the same version again.
-    ConnectionRefused {
-        /// The version.
-        version: VmbusVersion,
-        /// The state the host reported.
-        state: VmbusConnectionState,
-    },
     /// The negotiated version does not support the operation (unload before 3.0).
     NotSupported(VmbusVersion),
     /// An offer names a relid outside 1 ..= 2047.
@@ -320,9 +322,6 @@ impl core::fmt::Display for Error {
             } => write!(f, "unexpected {message_type:?} while {state:?}"),
             Self::InvalidState(state) => write!(f, "not allowed while {state:?}"),
             Self::NoCommonVersion => f.write_str("the host refused every VMBus version"),
-            Self::ConnectionRefused { version, state } => {
-                write!(f, "the host accepted {version:?} but reports {state:?}")
-            }
             Self::NotSupported(v) => write!(f, "not supported by VMBus {v:?}"),
             Self::InvalidRelid(r) => write!(f, "relid {r} is outside 1..={VMBUS_MAX_CHILD_RELID}"),
             Self::DuplicateRelid(r) => write!(f, "relid {r} offered twice"),
@@ -754,7 +753,7 @@ impl<'s, 'a> VmbusClient<'s, 'a> {
         }
         if r.connection_state != VmbusConnectionState::SUCCESSFUL {
             self.state = State::Idle { next: index };
-            return Err(Error::ConnectionRefused {
+            return Ok(Event::ConnectionRefused {
                 version,
                 state: r.connection_state,
             });

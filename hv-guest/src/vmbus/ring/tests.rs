@@ -9,8 +9,7 @@ use std::vec;
 use std::vec::Vec;
 
 use hv_defs::vmbus::{
-    VmbusGpaRange, VmbusPacketDescriptor, VmbusPacketFlags, VmbusPacketType,
-    VmbusTransferPageRange,
+    VmbusGpaRange, VmbusPacketDescriptor, VmbusPacketFlags, VmbusPacketType, VmbusTransferPageRange,
 };
 use proptest::prelude::*;
 use zerocopy::IntoBytes;
@@ -36,7 +35,9 @@ fn ring_pair(mem: &Pages, pages: usize) -> (RingWriter<'_>, RingReader<'_>) {
 }
 
 fn payload(seq: u64, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (seq as usize * 31 + i * 7) as u8).collect()
+    (0..len)
+        .map(|i| (seq as usize * 31 + i * 7) as u8)
+        .collect()
 }
 
 /// Reads one packet's payload (without the sender's padding) into a vector.
@@ -125,8 +126,12 @@ fn in_band_round_trip_with_wire_layout() {
 fn trailer_names_the_packet_start() {
     let mem = Pages::new(2);
     let (mut writer, _reader) = ring_pair(&mem, 2);
-    let _ = writer.write(&OutgoingPacket::in_band(&[1; 8], 1, false)).unwrap();
-    let _ = writer.write(&OutgoingPacket::completion(&[2; 8], 1)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&[1; 8], 1, false))
+        .unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::completion(&[2; 8], 1))
+        .unwrap();
     // Second packet starts at 32 (16 + 8 + 8 trailer); its trailer is at 32 + 24.
     let mut trailer = [0u8; 8];
     mem.read_bytes(DATA + 56, &mut trailer);
@@ -140,15 +145,26 @@ fn wrapped_packets_are_copied_and_others_are_not() {
     let mut scratch = vec![0u8; 4096];
     // Advance both indices to 4096 - 40 by writing and reading a filler packet.
     let filler = vec![0xEE; 4096 - 40 - 24];
-    let _ = writer.write(&OutgoingPacket::in_band(&filler, 0, false)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&filler, 0, false))
+        .unwrap();
     let mut batch = reader.batch().unwrap();
-    assert!(batch.next(&mut scratch).unwrap().unwrap().payload().is_zero_copy());
+    assert!(
+        batch
+            .next(&mut scratch)
+            .unwrap()
+            .unwrap()
+            .payload()
+            .is_zero_copy()
+    );
     batch.finish().unwrap();
     assert_eq!(mem.load_u32(READ_INDEX), 4096 - 40);
 
     // 100 payload bytes: 16 + 104 + 8 = 128 bytes from 4056: wraps.
     let data = payload(7, 100);
-    let _ = writer.write(&OutgoingPacket::in_band(&data, 7, false)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&data, 7, false))
+        .unwrap();
     assert_eq!(mem.load_u32(WRITE_INDEX), 128 - 40);
     let mut batch = reader.batch().unwrap();
     let packet = batch.next(&mut scratch).unwrap().unwrap();
@@ -165,11 +181,15 @@ fn scratch_too_small_consumes_nothing() {
     let (mut writer, mut reader) = ring_pair(&mem, 2);
     let mut scratch = vec![0u8; 4096];
     let filler = vec![0; 4096 - 16 - 24];
-    let _ = writer.write(&OutgoingPacket::in_band(&filler, 0, false)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&filler, 0, false))
+        .unwrap();
     let mut batch = reader.batch().unwrap();
     batch.next(&mut scratch).unwrap().unwrap();
     batch.finish().unwrap();
-    let _ = writer.write(&OutgoingPacket::in_band(&[9; 64], 3, false)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&[9; 64], 3, false))
+        .unwrap();
 
     let mut batch = reader.batch().unwrap();
     assert_eq!(
@@ -189,17 +209,26 @@ fn full_ring_is_never_filled_completely() {
     for len in [4096 - 24, 8192, 0x8_0000] {
         let data = vec![0; len];
         assert_eq!(
-            writer.write(&OutgoingPacket::in_band(&data, 0, false)).unwrap_err(),
+            writer
+                .write(&OutgoingPacket::in_band(&data, 0, false))
+                .unwrap_err(),
             RingError::InvalidPacket
         );
     }
     // 16 + 4064 + 8 = 4088 bytes fit an empty 4096-byte ring and leave 8.
     let almost = vec![0; 4064];
-    let _ = writer.write(&OutgoingPacket::in_band(&almost, 0, false)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&almost, 0, false))
+        .unwrap();
     assert_eq!(writer.free_space().unwrap(), 8);
     assert_eq!(
-        writer.write(&OutgoingPacket::in_band(&[], 1, false)).unwrap_err(),
-        RingError::Full { needed: 24, free: 8 }
+        writer
+            .write(&OutgoingPacket::in_band(&[], 1, false))
+            .unwrap_err(),
+        RingError::Full {
+            needed: 24,
+            free: 8
+        }
     );
     assert_eq!(reader.available().unwrap(), 4088);
 }
@@ -391,10 +420,16 @@ fn reader_signals_only_when_freed_space_crosses_pending_send_size() {
             signals.push(step);
         }
     }
-    assert_eq!(signals, [3], "exactly one signal, on the batch that crosses 1000");
+    assert_eq!(
+        signals,
+        [3],
+        "exactly one signal, on the batch that crosses 1000"
+    );
 
     // The next write clears the request; no more signals while draining.
-    let _ = writer.write(&OutgoingPacket::in_band(&[0; 8], 0, false)).unwrap();
+    let _ = writer
+        .write(&OutgoingPacket::in_band(&[0; 8], 0, false))
+        .unwrap();
     assert_eq!(mem.load_u32(PENDING_SEND_SIZE), 0);
     assert_eq!(drain(&mut reader), (1, false));
 }
@@ -440,7 +475,9 @@ fn hostile_read_index_stops_the_writer() {
     mem.store_u32(READ_INDEX, 4100);
     let expected = RingError::Corrupt(RingCorruption::BadReadIndex(4100));
     assert_eq!(
-        writer.write(&OutgoingPacket::in_band(&[1], 0, false)).unwrap_err(),
+        writer
+            .write(&OutgoingPacket::in_band(&[1], 0, false))
+            .unwrap_err(),
         expected
     );
     mem.store_u32(READ_INDEX, 0);
@@ -608,7 +645,10 @@ fn unknown_packet_types_are_passed_through() {
     let packet = batch.next(&mut scratch).unwrap().unwrap();
     assert!(matches!(packet.kind(), PacketKind::Other));
     assert_eq!(packet.extra_header().len(), 8);
-    assert_eq!(packet.extra_header().read_obj::<u64>(0), Ok(0xABAB_ABAB_ABAB_ABAB));
+    assert_eq!(
+        packet.extra_header().read_obj::<u64>(0),
+        Ok(0xABAB_ABAB_ABAB_ABAB)
+    );
     assert_eq!(packet.payload().len(), 8);
 }
 
@@ -697,8 +737,11 @@ fn producer_and_consumer_on_two_threads() {
     let to_producer = Arc::new(Event::default());
 
     let producer = {
-        let (mem, to_consumer, to_producer) =
-            (Arc::clone(&mem), Arc::clone(&to_consumer), Arc::clone(&to_producer));
+        let (mem, to_consumer, to_producer) = (
+            Arc::clone(&mem),
+            Arc::clone(&to_consumer),
+            Arc::clone(&to_producer),
+        );
         std::thread::spawn(move || {
             let mut writer = RingWriter::new(mem.ring(0, 2)).unwrap();
             let mut rng = Rng::new(0x5EED);
@@ -731,8 +774,11 @@ fn producer_and_consumer_on_two_threads() {
     };
 
     let consumer = {
-        let (mem, to_consumer, to_producer) =
-            (Arc::clone(&mem), Arc::clone(&to_consumer), Arc::clone(&to_producer));
+        let (mem, to_consumer, to_producer) = (
+            Arc::clone(&mem),
+            Arc::clone(&to_consumer),
+            Arc::clone(&to_producer),
+        );
         std::thread::spawn(move || {
             let mut reader = RingReader::new(mem.ring(0, 2)).unwrap();
             let mut rng = Rng::new(0x5EED);
@@ -774,7 +820,12 @@ fn producer_and_consumer_on_two_threads() {
     assert!(c.copied > 0, "some packets wrapped");
     // The writer signals only into an unmasked, empty ring: at most once per unmask (the
     // consumer starts masked).
-    assert!(p.signals <= c.unmasks, "{} signals, {} unmasks", p.signals, c.unmasks);
+    assert!(
+        p.signals <= c.unmasks,
+        "{} signals, {} unmasks",
+        p.signals,
+        c.unmasks
+    );
     // The reader signals only a writer that asked for space, once per request at most.
     assert!(c.signals <= p.space_requests);
     assert!((p.signals as u64) < packets);
