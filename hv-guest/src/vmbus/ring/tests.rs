@@ -8,6 +8,8 @@ use std::time::Duration;
 use std::vec;
 use std::vec::Vec;
 
+use core::ptr::NonNull;
+
 use hv_defs::vmbus::{
     VmbusGpaRange, VmbusPacketDescriptor, VmbusPacketFlags, VmbusPacketType, VmbusTransferPageRange,
 };
@@ -50,22 +52,23 @@ fn payload_bytes(packet: &Packet<'_>, len: usize) -> Vec<u8> {
 #[test]
 fn setup_rejects_bad_memory() {
     let mem = Pages::new(3);
-    // SAFETY: every call stays inside `mem` (or fails before touching it).
-    unsafe {
-        assert_eq!(
-            Ring::new(mem.base().add(8), 2 * 4096).unwrap_err(),
-            RingSetupError::Misaligned
-        );
-        assert_eq!(
-            Ring::new(mem.base(), 4096).unwrap_err(),
-            RingSetupError::BadLength(4096)
-        );
-        assert_eq!(
-            Ring::new(mem.base(), 2 * 4096 + 8).unwrap_err(),
-            RingSetupError::BadLength(2 * 4096 + 8)
-        );
-        assert_eq!(Ring::new(mem.base(), 3 * 4096).unwrap().data_len(), 8192);
-    }
+    let unaligned = NonNull::new(mem.base().as_ptr().wrapping_add(8)).unwrap();
+    // SAFETY: the ranges here lie inside `mem`, which outlives the rings and is otherwise
+    // unused; a refused range is never touched.
+    let misaligned = unsafe { Ring::new(unaligned, 2 * 4096) };
+    assert_eq!(misaligned.unwrap_err(), RingSetupError::Misaligned);
+    // SAFETY: as above.
+    let one_page = unsafe { Ring::new(mem.base(), 4096) };
+    assert_eq!(one_page.unwrap_err(), RingSetupError::BadLength(4096));
+    // SAFETY: as above.
+    let partial = unsafe { Ring::new(mem.base(), 2 * 4096 + 8) };
+    assert_eq!(
+        partial.unwrap_err(),
+        RingSetupError::BadLength(2 * 4096 + 8)
+    );
+    // SAFETY: as above.
+    let three = unsafe { Ring::new(mem.base(), 3 * 4096) };
+    assert_eq!(three.unwrap().data_len(), 8192);
 }
 
 #[test]
@@ -516,7 +519,8 @@ fn read_one(mem: &Pages) -> Result<(), RingError> {
 #[test]
 fn hostile_descriptors_stop_the_reader() {
     let dp = VmbusPacketType::DATA_IN_BAND;
-    let cases: [(Vec<u8>, fn(RingCorruption) -> bool); 5] = [
+    type Check = fn(RingCorruption) -> bool;
+    let cases: [(Vec<u8>, Check); 5] = [
         // Only 16 bytes published: less than descriptor and trailer.
         (descriptor(dp, 2, 2).to_vec(), |c| {
             c == RingCorruption::Truncated { available: 16 }
@@ -674,9 +678,10 @@ fn dropping_a_batch_releases_nothing() {
     let (mut writer, mut reader) = ring_pair(&mem, 2);
     let _ = burst(&mut writer, 2, 8);
     let mut scratch = [0u8; 64];
-    let mut batch = reader.batch().unwrap();
-    batch.next(&mut scratch).unwrap().unwrap();
-    drop(batch);
+    {
+        let mut batch = reader.batch().unwrap();
+        batch.next(&mut scratch).unwrap().unwrap();
+    }
     assert_eq!(mem.load_u32(READ_INDEX), 0);
     assert_eq!(drain(&mut reader).0, 2);
 }
