@@ -50,6 +50,10 @@ installed_targets=$(rustup target list --installed)
 for t in x86_64-unknown-none aarch64-unknown-none x86_64-unknown-uefi aarch64-unknown-uefi; do
   grep -qx "$t" <<<"$installed_targets" || rustup target add "$t"
 done
+# Miri (on nightly) checks the host-testable unsafe code of hv-guest.
+if ! rustup run nightly cargo miri --version >/dev/null 2>&1; then
+  rustup toolchain install nightly --profile minimal --component miri,rust-src
+fi
 for c in rust-src clippy rustfmt; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done

@@ -13,11 +13,23 @@
 //!
 //! Rep calls update RCX with the new rep start index; fast output may overwrite RDX, R8 and
 //! XMM0–XMM5. All other registers are preserved.
+//!
+//! # Per-call metadata
+//!
+//! [`HvCallCode::info`] gives, for every named code, the call class (simple or rep), whether
+//! a fast form exists and may use XMM input, whether a variable header is accepted, and the
+//! caller and privilege of appendix A ([`HvCallInfo`]). [`HvHypercallInput::validate`]
+//! applies the TLFS 3.7 rules to an input value using that metadata.
+//!
+//! # Extended hypercalls (TLFS 3.14)
+//!
+//! Codes above [`HV_EXT_CALL_CODE_BASE`] use the same calling convention; which ones exist
+//! is reported by `HvExtCallQueryCapabilities` ([`HvExtCallCapabilities`]).
 
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::status::{HvResult, HvStatus};
+use crate::status::{HvError, HvResult, HvStatus};
 
 open_enum! {
     /// A hypercall code (TLFS 3.7 "Call Code", appendix A, 3.14 for extended hypercalls).
@@ -25,11 +37,11 @@ open_enum! {
     /// Names follow the TLFS spelling, normalised to the `HvCall` prefix the later
     /// chapters use (appendix A mixes `HvFoo` and `HvCallFoo`).
     pub struct HvCallCode(u16) {
-        /// Switch the virtual address space (TLFS 9.1.3, appendix A 0x0001).
+        /// Switch the virtual address space (TLFS 9.4.1, appendix A 0x0001).
         HvCallSwitchVirtualAddressSpace = 0x0001,
-        /// Flush a whole virtual address space (TLFS 9.5.2, appendix A 0x0002).
+        /// Flush a whole virtual address space (TLFS 9.4.2, appendix A 0x0002).
         HvCallFlushVirtualAddressSpace = 0x0002,
-        /// Flush a list of virtual addresses, rep (TLFS 9.5.3, appendix A 0x0003).
+        /// Flush a list of virtual addresses, rep (TLFS 9.4.4, appendix A 0x0003).
         HvCallFlushVirtualAddressList = 0x0003,
         /// Logical processor run time (TLFS appendix A 0x0004).
         HvCallGetLogicalProcessorRunTime = 0x0004,
@@ -39,23 +51,23 @@ open_enum! {
         HvCallParkedVirtualProcessors = 0x0009,
         /// Send a synthetic cluster IPI (TLFS 10.5.2, appendix A 0x000B).
         HvCallSendSyntheticClusterIpi = 0x000B,
-        /// Modify VTL protections of GPA pages, rep (TLFS 15.8.1, appendix A 0x000C).
+        /// Modify VTL protections of GPA pages, rep (TLFS 15.15.2, appendix A 0x000C).
         HvCallModifyVtlProtectionMask = 0x000C,
-        /// Enable a VTL for a partition (TLFS 15.4.1, appendix A 0x000D).
+        /// Enable a VTL for a partition (TLFS 15.15.3, appendix A 0x000D).
         HvCallEnablePartitionVtl = 0x000D,
         /// Disable a VTL for a partition (TLFS appendix A 0x000E).
         HvCallDisablePartitionVtl = 0x000E,
-        /// Enable a VTL on a VP (TLFS 15.5.1, appendix A 0x000F).
+        /// Enable a VTL on a VP (TLFS 15.15.4, appendix A 0x000F).
         HvCallEnableVpVtl = 0x000F,
         /// Disable a VTL on a VP (TLFS appendix A 0x0010).
         HvCallDisableVpVtl = 0x0010,
-        /// Call into the next higher VTL (TLFS 15.6.2, appendix A 0x0011).
+        /// Call into the next higher VTL (TLFS 15.15.5, appendix A 0x0011).
         HvCallVtlCall = 0x0011,
-        /// Return to the lower VTL (TLFS 15.6.3, appendix A 0x0012).
+        /// Return to the lower VTL (TLFS 15.15.6, appendix A 0x0012).
         HvCallVtlReturn = 0x0012,
-        /// Flush a virtual address space on a VP set (TLFS 9.5.4, appendix A 0x0013).
+        /// Flush a virtual address space on a VP set (TLFS 9.4.3, appendix A 0x0013).
         HvCallFlushVirtualAddressSpaceEx = 0x0013,
-        /// Flush a GVA list on a VP set, rep (TLFS 9.5.5, appendix A 0x0014).
+        /// Flush a GVA list on a VP set, rep (TLFS 9.4.5, appendix A 0x0014).
         HvCallFlushVirtualAddressListEx = 0x0014,
         /// Send a synthetic IPI to a VP set (TLFS 10.5.3, appendix A 0x0015).
         HvCallSendSyntheticClusterIpiEx = 0x0015,
@@ -95,7 +107,7 @@ open_enum! {
         HvCallGetVpRegisters = 0x0050,
         /// Write VP registers, rep (TLFS 7.10.1, appendix A 0x0051).
         HvCallSetVpRegisters = 0x0051,
-        /// Translate a GVA (TLFS 9.6, appendix A 0x0052).
+        /// Translate a GVA (TLFS 9.4.6, appendix A 0x0052).
         HvCallTranslateVirtualAddress = 0x0052,
         /// Read guest physical memory (TLFS appendix A 0x0053).
         HvCallReadGpa = 0x0053,
@@ -111,9 +123,9 @@ open_enum! {
         HvCallGetPortProperty = 0x005A,
         /// Disconnect a port (TLFS appendix A 0x005B).
         HvCallDisconnectPort = 0x005B,
-        /// Post a message to a connection (TLFS 11.10.1, appendix A 0x005C).
+        /// Post a message to a connection (TLFS 11.11.1, appendix A 0x005C).
         HvCallPostMessage = 0x005C,
-        /// Signal an event on a connection (TLFS 11.10.2, appendix A 0x005D).
+        /// Signal an event on a connection (TLFS 11.11.2, appendix A 0x005D).
         HvCallSignalEvent = 0x005D,
         /// Save partition state (TLFS appendix A 0x005E).
         HvCallSavePartitionState = 0x005E,
@@ -172,7 +184,7 @@ open_enum! {
         HvCallMapDeviceInterrupt = 0x007C,
         /// Unmap a device interrupt (TLFS appendix A 0x007D).
         HvCallUnmapDeviceInterrupt = 0x007D,
-        /// Retarget a device interrupt (TLFS 10.7.1, appendix A 0x007E).
+        /// Retarget a device interrupt (TLFS 10.5.4, appendix A 0x007E).
         HvCallRetargetDeviceInterrupt = 0x007E,
         /// Map device pages (TLFS appendix A 0x0080).
         HvCallMapDevicePages = 0x0080,
@@ -212,7 +224,7 @@ open_enum! {
         HvCallRegisterInterceptResult = 0x0091,
         /// Unregister an intercept result (TLFS appendix A 0x0092).
         HvCallUnregisterInterceptResult = 0x0092,
-        /// Assert a virtual interrupt (TLFS appendix A 0x0094).
+        /// Assert a virtual interrupt (TLFS 10.5.1, appendix A 0x0094).
         HvCallAssertVirtualInterrupt = 0x0094,
         /// Create a port (TLFS appendix A 0x0095).
         HvCallCreatePort = 0x0095,
@@ -228,9 +240,9 @@ open_enum! {
         HvCallTranslateVirtualAddressEx = 0x00AC,
         /// Check for an I/O intercept (post-TLFS 6.0; OpenVMM `hvdef`, 0x00AD).
         HvCallCheckForIoIntercept = 0x00AD,
-        /// Flush a guest physical address space (TLFS 16.8.1, appendix A 0x00AF).
+        /// Flush a guest physical address space (TLFS 16.13.1, appendix A 0x00AF).
         HvCallFlushGuestPhysicalAddressSpace = 0x00AF,
-        /// Flush a list of guest physical ranges, rep (TLFS 16.8.2, appendix A 0x00B0).
+        /// Flush a list of guest physical ranges, rep (TLFS 16.13.2, appendix A 0x00B0).
         HvCallFlushGuestPhysicalAddressList = 0x00B0,
         /// Signal an event directly on a VP (post-TLFS 6.0; Linux `hvgdk_mini.h`, 0x00C0).
         HvCallSignalEventDirect = 0x00C0,
@@ -273,7 +285,7 @@ open_enum! {
         HvCallQuerySparseGpaPageHostVisibility = 0x011C,
         /// Query the available extended hypercalls (TLFS 3.14.1, 0x8001).
         HvExtCallQueryCapabilities = 0x8001,
-        /// Get memory the hypervisor zeroed at boot (TLFS 3.14, 0x8002).
+        /// Get memory the hypervisor zeroed at boot (TLFS 3.14, 9.4.7, 0x8002).
         HvExtCallGetBootZeroedMemory = 0x8002,
         /// Memory heat hint (TLFS 3.14, 0x8003).
         HvExtCallMemoryHeatHint = 0x8003,
@@ -286,13 +298,461 @@ open_enum! {
     }
 }
 
+/// The lowest extended hypercall code is one above this value (TLFS 3.14: "call codes above
+/// 0x8000").
+pub const HV_EXT_CALL_CODE_BASE: u16 = 0x8000;
+
 impl HvCallCode {
     /// Whether this is an extended hypercall (code above 0x8000, TLFS 3.14).
     #[must_use]
     pub const fn is_extended(self) -> bool {
-        self.0 > 0x8000
+        self.0 > HV_EXT_CALL_CODE_BASE
+    }
+
+    /// The calling-convention metadata of this call, or `None` for a code the crate does not
+    /// describe (TLFS 3.2, 3.7, appendix A).
+    ///
+    /// Backed by one static table sorted by code, [`HV_CALL_INFO`].
+    #[must_use]
+    pub const fn info(self) -> Option<HvCallInfo> {
+        let mut lo = 0;
+        let mut hi = HV_CALL_INFO.len();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let entry = HV_CALL_INFO[mid];
+            if entry.code.0 == self.0 {
+                return Some(entry);
+            }
+            if entry.code.0 < self.0 {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        None
     }
 }
+
+/// The class of a hypercall (TLFS 3.2).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HvCallKind {
+    /// A simple hypercall: one operation with fixed-size input and output; rep count and rep
+    /// start index must be zero.
+    Simple,
+    /// A rep hypercall: a fixed header plus a list of input and/or output elements; the rep
+    /// count must be non-zero and greater than the rep start index (TLFS 3.7).
+    Rep,
+}
+
+/// Which partitions may make a hypercall (TLFS appendix A, column "Caller").
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HvCaller {
+    /// Any partition ("Any").
+    Any,
+    /// The parent of the target partition ("Parent").
+    Parent,
+    /// The parent of the target partition or the root partition ("Parent / Root").
+    ParentOrRoot,
+    /// Only the root partition ("Root").
+    Root,
+}
+
+/// The entry of appendix A's column "Partition Privilege Required (if any)".
+///
+/// Most entries name a partition privilege flag (TLFS 4.2.2). Three name an implementation
+/// recommendation of CPUID leaf 0x40000004 instead (TLFS 2.4.5): a guest makes those calls
+/// when the hypervisor recommends it, not because it holds a privilege. The variants keep the
+/// appendix's wording, rejoined where the PDF line wrap split a name.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HvCallPrivilege {
+    /// Recommendation `UseHypercallForAddressSpaceSwitch` (TLFS 2.4.5).
+    UseHypercallForAddressSpaceSwitch,
+    /// Recommendations `UseHypercallForLocalFlush` / `UseHypercallForRemoteFlush`, printed
+    /// as `UseHypercallFor[Local][Remote]Flush` (TLFS 2.4.5).
+    UseHypercallForLocalOrRemoteFlush,
+    /// `UseHypercallForLongSpinWait`: the long spin-wait recommendation (TLFS 2.4.5, 14.3.1).
+    UseHypercallForLongSpinWait,
+    /// Privilege `CpuManagement` (TLFS 4.2.2).
+    CpuManagement,
+    /// Privilege `CreatePartitions` (TLFS 4.2.2).
+    CreatePartitions,
+    /// Privilege `AccessPartitionId` (TLFS 4.2.2).
+    AccessPartitionId,
+    /// Privilege `AccessMemoryPool` (TLFS 4.2.2).
+    AccessMemoryPool,
+    /// Privilege `CreatePort` (TLFS 4.2.2).
+    CreatePort,
+    /// Privilege `ConnectPort` (TLFS 4.2.2).
+    ConnectPort,
+    /// Privilege `PostMessages` (TLFS 4.2.2).
+    PostMessages,
+    /// Privilege `SignalEvents` (TLFS 4.2.2).
+    SignalEvents,
+    /// Privilege `Debugging` (TLFS 4.2.2).
+    Debugging,
+    /// Privilege `AccessStats` (TLFS 4.2.2).
+    AccessStats,
+    /// Privilege `ConfigureProfiler` (TLFS 4.2.2).
+    ConfigureProfiler,
+}
+
+/// Calling-convention metadata of one hypercall (TLFS 3.2, 3.7, 3.7.1, 3.7.2, appendix A).
+///
+/// For the calls of TLFS appendix A the fields transcribe the (corrected) appendix row; the
+/// corrections and the evidence for each are listed beside the golden table in
+/// `tests/appendix_a.rs`. For codes published after TLFS 6.0, `caller` and `privilege` are
+/// `None` and the other fields follow the public sources listed, per code, in
+/// `tests/appendix_a.rs`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HvCallInfo {
+    /// The call code.
+    pub code: HvCallCode,
+    /// Simple or rep (TLFS 3.2; appendix A column "Rep Call").
+    pub kind: HvCallKind,
+    /// A register-based ("fast") form exists: the call accepts the Fast bit of the input
+    /// value (TLFS 3.7; appendix A column "Fast Call"). `false` means no fast form is
+    /// documented or used by a public Microsoft-compatible implementation.
+    pub fast: bool,
+    /// The fast form may carry more than the 16 bytes of RDX and R8 by using XMM fast input
+    /// (TLFS 3.7.2; needs CPUID 0x40000003 EDX bit 4). Implies `fast`.
+    pub xmm_fast_input: bool,
+    /// The call accepts a non-zero variable header size (TLFS 3.7.1); every other call fails
+    /// one with `HV_STATUS_INVALID_HYPERCALL_INPUT`.
+    pub variable_header: bool,
+    /// Who may make the call (appendix A column "Caller"); `None` when not given.
+    pub caller: Option<HvCaller>,
+    /// The privilege or recommendation appendix A names; `None` when not given.
+    pub privilege: Option<HvCallPrivilege>,
+}
+
+impl HvCallInfo {
+    const fn simple(code: HvCallCode) -> Self {
+        Self {
+            code,
+            kind: HvCallKind::Simple,
+            fast: false,
+            xmm_fast_input: false,
+            variable_header: false,
+            caller: None,
+            privilege: None,
+        }
+    }
+
+    const fn rep(code: HvCallCode) -> Self {
+        Self {
+            kind: HvCallKind::Rep,
+            ..Self::simple(code)
+        }
+    }
+
+    const fn fast_form(self) -> Self {
+        Self { fast: true, ..self }
+    }
+
+    const fn xmm_form(self) -> Self {
+        Self {
+            fast: true,
+            xmm_fast_input: true,
+            ..self
+        }
+    }
+
+    const fn var_header(self) -> Self {
+        Self {
+            variable_header: true,
+            ..self
+        }
+    }
+
+    const fn by(self, caller: HvCaller) -> Self {
+        Self {
+            caller: Some(caller),
+            ..self
+        }
+    }
+
+    const fn needs(self, privilege: HvCallPrivilege) -> Self {
+        Self {
+            privilege: Some(privilege),
+            ..self
+        }
+    }
+
+    /// Whether this is a rep call (TLFS 3.2).
+    #[must_use]
+    pub const fn is_rep(self) -> bool {
+        matches!(self.kind, HvCallKind::Rep)
+    }
+}
+
+/// The metadata table behind [`HvCallCode::info`], sorted by call code: one entry for every
+/// named [`HvCallCode`] (TLFS 3.2, 3.7, 3.14, appendix A).
+pub static HV_CALL_INFO: &[HvCallInfo] = {
+    use HvCallCode as C;
+    use HvCallInfo as I;
+    use HvCallPrivilege as P;
+    use HvCaller::{Any, Parent, ParentOrRoot, Root};
+    &[
+        I::simple(C::HvCallSwitchVirtualAddressSpace)
+            .fast_form()
+            .by(Any)
+            .needs(P::UseHypercallForAddressSpaceSwitch),
+        I::simple(C::HvCallFlushVirtualAddressSpace)
+            .xmm_form()
+            .by(Any)
+            .needs(P::UseHypercallForLocalOrRemoteFlush),
+        I::rep(C::HvCallFlushVirtualAddressList)
+            .xmm_form()
+            .by(Any)
+            .needs(P::UseHypercallForLocalOrRemoteFlush),
+        I::simple(C::HvCallGetLogicalProcessorRunTime)
+            .by(Any)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallNotifyLongSpinWait)
+            .fast_form()
+            .by(Any)
+            .needs(P::UseHypercallForLongSpinWait),
+        I::simple(C::HvCallParkedVirtualProcessors)
+            .by(Any)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallSendSyntheticClusterIpi)
+            .fast_form()
+            .by(Any),
+        I::rep(C::HvCallModifyVtlProtectionMask).by(Any),
+        I::simple(C::HvCallEnablePartitionVtl).by(Any),
+        I::simple(C::HvCallDisablePartitionVtl).by(Any),
+        I::simple(C::HvCallEnableVpVtl).by(Any),
+        I::simple(C::HvCallDisableVpVtl).by(Any),
+        I::simple(C::HvCallVtlCall).by(Any),
+        I::simple(C::HvCallVtlReturn).by(Any),
+        I::simple(C::HvCallFlushVirtualAddressSpaceEx)
+            .xmm_form()
+            .var_header()
+            .by(Any),
+        I::rep(C::HvCallFlushVirtualAddressListEx)
+            .xmm_form()
+            .var_header()
+            .by(Any),
+        I::simple(C::HvCallSendSyntheticClusterIpiEx)
+            .xmm_form()
+            .var_header()
+            .by(Any),
+        I::simple(C::HvCallCreatePartition)
+            .by(Any)
+            .needs(P::CreatePartitions),
+        I::simple(C::HvCallInitializePartition)
+            .fast_form()
+            .by(Parent),
+        I::simple(C::HvCallFinalizePartition).fast_form().by(Parent),
+        I::simple(C::HvCallDeletePartition).fast_form().by(Parent),
+        I::simple(C::HvCallGetPartitionProperty).by(ParentOrRoot),
+        I::simple(C::HvCallSetPartitionProperty).by(ParentOrRoot),
+        I::simple(C::HvCallGetPartitionId)
+            .by(Any)
+            .needs(P::AccessPartitionId),
+        I::simple(C::HvCallGetNextChildPartition).by(Parent),
+        I::rep(C::HvCallDepositMemory)
+            .by(ParentOrRoot)
+            .needs(P::AccessMemoryPool),
+        I::rep(C::HvCallWithdrawMemory)
+            .by(ParentOrRoot)
+            .needs(P::AccessMemoryPool),
+        I::simple(C::HvCallGetMemoryBalance)
+            .by(ParentOrRoot)
+            .needs(P::AccessMemoryPool),
+        I::rep(C::HvCallMapGpaPages).by(ParentOrRoot),
+        I::rep(C::HvCallUnmapGpaPages).by(Parent),
+        I::simple(C::HvCallInstallIntercept).by(Parent),
+        I::simple(C::HvCallCreateVp).by(Parent),
+        I::simple(C::HvCallDeleteVp).fast_form().by(Parent),
+        I::rep(C::HvCallGetVpRegisters).by(Any),
+        I::rep(C::HvCallSetVpRegisters).by(Any),
+        I::simple(C::HvCallTranslateVirtualAddress).by(Any),
+        I::simple(C::HvCallReadGpa).by(Parent),
+        I::simple(C::HvCallWriteGpa).by(Parent),
+        I::simple(C::HvCallClearVirtualInterrupt)
+            .fast_form()
+            .by(Parent),
+        I::simple(C::HvCallDeletePort).fast_form().by(ParentOrRoot),
+        I::simple(C::HvCallConnectPortLegacy)
+            .by(ParentOrRoot)
+            .needs(P::ConnectPort),
+        I::simple(C::HvCallGetPortProperty).by(ParentOrRoot),
+        I::simple(C::HvCallDisconnectPort)
+            .fast_form()
+            .by(ParentOrRoot),
+        I::simple(C::HvCallPostMessage)
+            .by(Any)
+            .needs(P::PostMessages),
+        I::simple(C::HvCallSignalEvent)
+            .fast_form()
+            .by(Any)
+            .needs(P::SignalEvents),
+        I::simple(C::HvCallSavePartitionState).by(Parent),
+        I::simple(C::HvCallRestorePartitionState)
+            .by(Parent)
+            .needs(P::CreatePartitions),
+        I::simple(C::HvCallInitializeEventLogBufferGroup).by(Root),
+        I::simple(C::HvCallFinalizeEventLogBufferGroup)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallCreateEventLogBuffer)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallDeleteEventLogBuffer)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallMapEventLogBuffer).by(Root),
+        I::simple(C::HvCallUnmapEventLogBuffer).fast_form().by(Root),
+        I::simple(C::HvCallSetEventLogGroupSources)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallReleaseEventLogBuffer)
+            .fast_form()
+            .by(Root),
+        I::simple(C::HvCallFlushEventLogBuffer).fast_form().by(Root),
+        I::simple(C::HvCallPostDebugData)
+            .by(Any)
+            .needs(P::Debugging),
+        I::simple(C::HvCallRetrieveDebugData)
+            .by(Any)
+            .needs(P::Debugging),
+        I::simple(C::HvCallResetDebugSession)
+            .fast_form()
+            .by(Any)
+            .needs(P::Debugging),
+        I::simple(C::HvCallMapStatsPage)
+            .by(Parent)
+            .needs(P::AccessStats),
+        I::simple(C::HvCallUnmapStatsPage)
+            .by(Parent)
+            .needs(P::AccessStats),
+        I::rep(C::HvCallMapSparseGpaPages).by(ParentOrRoot),
+        I::simple(C::HvCallSetSystemProperty)
+            .by(Root)
+            .needs(P::ConfigureProfiler),
+        I::simple(C::HvCallSetPortProperty)
+            .by(ParentOrRoot)
+            .needs(P::CreatePort),
+        I::simple(C::HvCallOutputDebugCharacter),
+        I::simple(C::HvCallAddLogicalProcessor)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallRemoveLogicalProcessor)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallQueryNumaDistance)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallSetLogicalProcessorProperty)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallGetLogicalProcessorProperty)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallGetSystemProperty)
+            .by(Any)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallMapDeviceInterrupt)
+            .var_header()
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallUnmapDeviceInterrupt)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallRetargetDeviceInterrupt)
+            .var_header()
+            .by(Any)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallMapDevicePages)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallUnmapDevicePages)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallAttachDevice)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallDetachDevice)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallNotifyStandbyTransition)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallPrepareForSleep)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallPrepareForHibernate)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallNotifyPartitionEvent)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallGetLogicalProcessorRegisters)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallSetLogicalProcessorRegisters)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallQueryAssociatedLpsforMca)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallNotifyRingEmpty)
+            .fast_form()
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallInjectSyntheticMachineCheck)
+            .by(Root)
+            .needs(P::CpuManagement),
+        I::simple(C::HvCallScrubPartition).by(Root),
+        I::simple(C::HvCallCollectLivedump)
+            .by(Root)
+            .needs(P::Debugging),
+        I::simple(C::HvCallDisableHypervisor).by(Root),
+        I::simple(C::HvCallModifySparseGpaPages).by(Root),
+        I::simple(C::HvCallRegisterInterceptResult).by(Root),
+        I::simple(C::HvCallUnregisterInterceptResult).by(Root),
+        I::simple(C::HvCallAssertVirtualInterrupt).by(Any),
+        I::simple(C::HvCallCreatePort).by(Root),
+        I::simple(C::HvCallConnectPort).by(Root),
+        I::simple(C::HvCallGetSpaPageList).by(Root),
+        I::simple(C::HvCallStartVirtualProcessor).by(Any),
+        I::rep(C::HvCallGetVpIndexFromApicId).by(Any),
+        I::simple(C::HvCallTranslateVirtualAddressEx),
+        I::simple(C::HvCallCheckForIoIntercept),
+        I::simple(C::HvCallFlushGuestPhysicalAddressSpace).by(Any),
+        I::rep(C::HvCallFlushGuestPhysicalAddressList).by(Any),
+        I::simple(C::HvCallSignalEventDirect),
+        I::simple(C::HvCallPostMessageDirect),
+        I::simple(C::HvCallDispatchVp),
+        I::rep(C::HvCallGetGpaPagesAccessStates),
+        I::rep(C::HvCallCheckSparseGpaPageVtlAccess),
+        I::rep(C::HvCallAcquireSparseSpaPageHostAccess),
+        I::rep(C::HvCallReleaseSparseSpaPageHostAccess),
+        I::rep(C::HvCallAcceptGpaPages),
+        I::rep(C::HvCallModifySparseGpaPageHostVisibility),
+        I::simple(C::HvCallMapVpStatePage),
+        I::simple(C::HvCallUnmapVpStatePage),
+        I::simple(C::HvCallGetVpState).var_header(),
+        I::simple(C::HvCallSetVpState).var_header(),
+        I::rep(C::HvCallGetVpCpuidValues),
+        I::simple(C::HvCallMemoryMappedIoRead),
+        I::simple(C::HvCallMemoryMappedIoWrite),
+        I::rep(C::HvCallPinGpaPageRanges),
+        I::rep(C::HvCallUnpinGpaPageRanges),
+        I::rep(C::HvCallQuerySparseGpaPageHostVisibility),
+        I::simple(C::HvExtCallQueryCapabilities),
+        I::simple(C::HvExtCallGetBootZeroedMemory),
+        I::rep(C::HvExtCallMemoryHeatHint),
+        I::simple(C::HvExtCallEpfSetup),
+        I::simple(C::HvExtCallSchedulerAssistSetup),
+        I::simple(C::HvExtCallMemoryHeatHintAsync),
+    ]
+};
 
 /// The largest rep count and rep start index the 12-bit fields can hold (TLFS 3.7).
 pub const HV_HYPERCALL_REP_MAX: u16 = 0x0FFF;
@@ -310,6 +770,30 @@ pub const HV_HYPERCALL_XMM_REGISTERS: usize = 6;
 /// Largest input (and input + output) block of an XMM fast hypercall: RDX, R8 and
 /// XMM0–XMM5 (TLFS 3.7.2, 3.8.1.2).
 pub const HV_HYPERCALL_XMM_BLOCK_BYTES: usize = 112;
+
+/// Alignment, in bytes, of the input and output parameter GPAs of a memory-based call and
+/// of the start of every rep list; input and output blocks are padded to a multiple of it
+/// (TLFS 3.1, 3.6, 3.7.1).
+pub const HV_HYPERCALL_PARAMETER_ALIGNMENT: usize = 8;
+
+/// The time, in microseconds, the hypervisor aims to spend in one hypercall before it
+/// returns to the caller to continue later (TLFS 3.3 "Hypercall Continuation").
+pub const HV_HYPERCALL_CONTINUATION_TARGET_US: u32 = 50;
+
+/// The variable header size field value for `variable_bytes` bytes of header beyond the
+/// fixed header: the byte count rounded up to 8 and counted in 8-byte units (TLFS 3.7.1).
+///
+/// Returns `None` when the size does not fit the 10-bit field
+/// ([`HV_HYPERCALL_VARIABLE_HEADER_MAX`] units).
+#[must_use]
+pub const fn hv_variable_header_size(variable_bytes: usize) -> Option<u16> {
+    let units = variable_bytes.div_ceil(HV_HYPERCALL_PARAMETER_ALIGNMENT);
+    if units > HV_HYPERCALL_VARIABLE_HEADER_MAX as usize {
+        None
+    } else {
+        Some(units as u16)
+    }
+}
 
 /// The hypercall input value passed in RCX (TLFS 3.7).
 ///
@@ -363,6 +847,38 @@ impl HvHypercallInput {
     pub const fn has_reserved_bits(self) -> bool {
         self.into_bits() & Self::RESERVED_MASK != 0
     }
+
+    /// Checks the input value against the rules of TLFS 3.7 and 3.7.1 that the hypervisor
+    /// enforces before it runs a call, and returns the call's metadata.
+    ///
+    /// Checked: RsvdZ bits; that the code is one this crate describes; for a simple call a
+    /// zero rep count and rep start index; for a rep call a rep count greater than the rep
+    /// start index (so non-zero); a non-zero variable header size only for calls that accept
+    /// one. Whether the fast form is accepted is per call ([`HvCallInfo::fast`]); the TLFS
+    /// names no status for a fast call to a call without one, so it is not checked here.
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_HYPERCALL_CODE` for a code without metadata
+    /// ([`HvCallCode::info`]), `HV_STATUS_INVALID_HYPERCALL_INPUT` for any other violation
+    /// (TLFS 3.12.3).
+    pub const fn validate(self) -> HvResult<HvCallInfo> {
+        if self.has_reserved_bits() {
+            return Err(HvError::INVALID_HYPERCALL_INPUT);
+        }
+        let Some(info) = self.call_code().info() else {
+            return Err(HvError::INVALID_HYPERCALL_CODE);
+        };
+        let reps_ok = if info.is_rep() {
+            self.rep_start_index() < self.rep_count()
+        } else {
+            self.rep_count() == 0 && self.rep_start_index() == 0
+        };
+        if !reps_ok || (self.variable_header_size() != 0 && !info.variable_header) {
+            return Err(HvError::INVALID_HYPERCALL_INPUT);
+        }
+        Ok(info)
+    }
 }
 
 /// The hypercall result value returned in RAX (TLFS 3.8).
@@ -395,6 +911,56 @@ impl HvHypercallOutput {
     }
 }
 
+/// The output of `HvExtCallQueryCapabilities`: which extended hypercalls the hypervisor
+/// implements, one bit per call; 1 means available (TLFS 3.14.1).
+///
+/// The call itself is available when the partition holds the `EnableExtendedHypercalls`
+/// privilege (TLFS 3.14, 4.2.2).
+#[bitfield(u64)]
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, PartialEq, Eq, Hash)]
+pub struct HvExtCallCapabilities {
+    /// `HvExtCallGetBootZeroedMemory` (0x8002) is available, bit 0.
+    pub get_boot_zeroed_memory: bool,
+    /// `HvExtCallMemoryHeatHint` (0x8003) is available, bit 1.
+    pub memory_heat_hint: bool,
+    /// `HvExtCallEpfSetup` (0x8004) is available, bit 2.
+    pub epf_setup: bool,
+    /// `HvExtCallSchedulerAssistSetup` (0x8005) is available, bit 3.
+    pub scheduler_assist_setup: bool,
+    /// `HvExtCallMemoryHeatHintAsync` (0x8006) is available, bit 4.
+    pub memory_heat_hint_async: bool,
+    /// Reserved, bits 63:5.
+    #[bits(59)]
+    _rsvd: u64,
+}
+
+impl HvExtCallCapabilities {
+    /// Mask of the reserved bits 63:5 (TLFS 3.14.1).
+    pub const RESERVED_MASK: u64 = !0x1F;
+
+    /// Whether the output reports `code` as available; `None` for a code that has no bit
+    /// (any code other than 0x8002–0x8006, TLFS 3.14.1).
+    #[must_use]
+    pub const fn reports(self, code: HvCallCode) -> Option<bool> {
+        match code.get() {
+            0x8002..=0x8006 => Some(self.into_bits() & (1 << (code.get() - 0x8002)) != 0),
+            _ => None,
+        }
+    }
+}
+
+/// The output parameter block of `HvExtCallQueryCapabilities` (TLFS 3.14.1).
+#[repr(C)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+pub struct HvOutputExtCallQueryCapabilities {
+    /// The capability bits, offset 0.
+    pub capabilities: HvExtCallCapabilities,
+}
+
+const _: () = assert!(size_of::<HvOutputExtCallQueryCapabilities>() == 8);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +984,98 @@ mod tests {
         assert_eq!(output.status(), HvStatus::ACCESS_DENIED);
         assert_eq!(output.reps_completed(), 0x123);
         assert!(output.result().is_err());
+    }
+
+    #[test]
+    fn metadata_table_is_sorted_and_covers_every_named_code() {
+        for pair in HV_CALL_INFO.windows(2) {
+            assert!(
+                pair[0].code < pair[1].code,
+                "{:?} out of order",
+                pair[1].code
+            );
+        }
+        for entry in HV_CALL_INFO {
+            assert!(entry.code.name().is_some(), "{:?} has no name", entry.code);
+            assert!(!entry.xmm_fast_input || entry.fast, "{:?}", entry.code);
+        }
+        for code in HvCallCode::ALL {
+            assert_eq!(code.info().map(|i| i.code), Some(*code));
+        }
+        assert_eq!(HV_CALL_INFO.len(), HvCallCode::ALL.len());
+        assert_eq!(HvCallCode::new(0x0005).info(), None);
+        assert_eq!(HvCallCode::new(0xFFFF).info(), None);
+    }
+
+    #[test]
+    fn validate_applies_the_rep_and_variable_header_rules() {
+        let rep = HvHypercallInput::new().with_call_code(HvCallCode::HvCallGetVpRegisters);
+        assert_eq!(
+            rep.validate(),
+            Err(HvError::INVALID_HYPERCALL_INPUT),
+            "zero rep count"
+        );
+        assert!(
+            rep.with_rep_count(3)
+                .with_rep_start_index(2)
+                .validate()
+                .is_ok()
+        );
+        assert_eq!(
+            rep.with_rep_count(3).with_rep_start_index(3).validate(),
+            Err(HvError::INVALID_HYPERCALL_INPUT)
+        );
+        let simple = HvHypercallInput::new().with_call_code(HvCallCode::HvCallPostMessage);
+        assert!(simple.validate().is_ok());
+        assert_eq!(
+            simple.with_rep_count(1).validate(),
+            Err(HvError::INVALID_HYPERCALL_INPUT)
+        );
+        assert_eq!(
+            simple.with_variable_header_size(1).validate(),
+            Err(HvError::INVALID_HYPERCALL_INPUT)
+        );
+        let ex = HvHypercallInput::new()
+            .with_call_code(HvCallCode::HvCallFlushVirtualAddressSpaceEx)
+            .with_variable_header_size(2);
+        assert!(ex.validate().is_ok());
+        assert_eq!(
+            HvHypercallInput::from_bits(ex.into_bits() | 1 << 27).validate(),
+            Err(HvError::INVALID_HYPERCALL_INPUT)
+        );
+        assert_eq!(
+            HvHypercallInput::new()
+                .with_call_code(HvCallCode::new(0x0005))
+                .validate(),
+            Err(HvError::INVALID_HYPERCALL_CODE)
+        );
+    }
+
+    #[test]
+    fn variable_header_size_rounds_up_to_qwords() {
+        assert_eq!(hv_variable_header_size(0), Some(0));
+        assert_eq!(hv_variable_header_size(1), Some(1));
+        assert_eq!(hv_variable_header_size(16), Some(2));
+        assert_eq!(hv_variable_header_size(17), Some(3));
+        assert_eq!(hv_variable_header_size(0x3FF * 8), Some(0x3FF));
+        assert_eq!(hv_variable_header_size(0x3FF * 8 + 1), None);
+    }
+
+    #[test]
+    fn ext_capabilities_map_bits_to_codes() {
+        let caps = HvExtCallCapabilities::from_bits(0b1_0010);
+        assert_eq!(
+            caps.reports(HvCallCode::HvExtCallMemoryHeatHint),
+            Some(true)
+        );
+        assert_eq!(
+            caps.reports(HvCallCode::HvExtCallMemoryHeatHintAsync),
+            Some(true)
+        );
+        assert_eq!(caps.reports(HvCallCode::HvExtCallEpfSetup), Some(false));
+        assert_eq!(caps.reports(HvCallCode::HvExtCallQueryCapabilities), None);
+        assert_eq!(caps.reports(HvCallCode::HvCallPostMessage), None);
+        assert!(caps.memory_heat_hint() && caps.memory_heat_hint_async());
     }
 
     #[test]

@@ -156,8 +156,8 @@ status_codes! {
     INVALID_LP_INDEX = 0x0041, "the specified LP index is invalid";
     /// The register value is invalid (TLFS appendix B, 0x0050).
     INVALID_REGISTER_VALUE = 0x0050, "the supplied register value is invalid";
-    /// The VTL state conflicts with the operation (TLFS 15.x; value from OpenVMM
-    /// `hvdef`, 0x0051).
+    /// The VTL state conflicts with the operation (named by TLFS 7.10.3, 7.10.4 and 10.5.1
+    /// but absent from appendix B; value from OpenVMM `hvdef`, 0x0051).
     INVALID_VTL_STATE = 0x0051,
         "the virtual trust level is not in the correct state for the operation";
     /// NX is not available (TLFS appendix B, 0x0055).

@@ -1,8 +1,19 @@
-//! Sample kernel (placeholder until the runtime lands).
+//! The sample kernel: discovers the hypervisor, runs every Hyper-V enlightenment the host
+//! offers and prints one report line per enlightenment (the format of
+//! `docs/architecture.md`, "The report"). Exits with success when no step failed.
 #![no_std]
 #![no_main]
 
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    loop {}
+mod demo;
+
+use kernel_rt::bootinfo::BootInfo;
+use kernel_rt::console::Console;
+use kernel_rt::report::Report;
+
+kernel_rt::entry!(main);
+
+fn main(_boot: &'static BootInfo) -> ! {
+    let mut report = Report::new("hv", Console);
+    demo::run(&mut report);
+    kernel_rt::exit(report.finish())
 }

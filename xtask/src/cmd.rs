@@ -18,6 +18,15 @@ pub(crate) fn cargo() -> Command {
     command
 }
 
+/// A `cargo` of the nightly toolchain (for Miri), run from the workspace root.
+pub(crate) fn nightly_cargo() -> Command {
+    let mut command = Command::new("rustup");
+    command
+        .args(["run", "nightly", "cargo"])
+        .current_dir(root());
+    command
+}
+
 /// Runs a command to completion, echoing it first; an error names the command.
 pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     eprintln!("xtask: $ {}", describe(command));

@@ -1,10 +1,16 @@
 //! Build, run and test automation: `cargo xtask <command>`.
 //!
+//! * `cargo xtask run`: build the sample kernel, boot it, print its report.
 //! * `cargo xtask test`: every check the project has (what CI runs).
 //! * `cargo xtask setup`: install what a fresh machine lacks (`ci/setup.sh`).
 
 mod cmd;
+mod kernel;
+mod kvm;
+mod qemu;
+mod run;
 mod test;
+mod transcript;
 
 use std::process::ExitCode;
 
@@ -12,13 +18,16 @@ fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\
      \n\
      commands:\n  \
-       test    run every check: fmt, clippy, host tests, Miri, docs, target builds\n  \
+       run     build the sample kernel, boot it (QEMU), print its report; `run --help`\n  \
+       test    run every check: fmt, clippy, host tests, docs, kernel boots; `--bless`\n          \
+               rewrites the expected transcripts\n  \
        setup   install the packages and rustup targets a fresh machine lacks\n"
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("run") => run::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("setup") => cmd::setup(),
         Some("help" | "--help" | "-h") | None => {

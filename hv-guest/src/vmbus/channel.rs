@@ -10,6 +10,8 @@ use hv_defs::vmbus::{
     VMBUS_EVENT_CONNECTION_ID, VMBUS_MAX_CHILD_RELID, VmbusOfferChannel, VmbusVersion, class_name,
 };
 
+use crate::page::PhysPage;
+
 use super::ring::{Ring, RingCorruption, RingReader, RingSetupError, RingWriter};
 use super::shared::zero_shared;
 
@@ -131,6 +133,21 @@ impl<'a> InterruptPage<'a> {
             gpa,
             _memory: PhantomData,
         })
+    }
+
+    /// The interrupt page `page`, which the caller lends for `'a` (its GPA was vouched for
+    /// when the [`PhysPage`] was made).
+    #[must_use]
+    pub fn from_phys_page(page: PhysPage<'a>) -> Self {
+        let gpa = page.gpa();
+        // The reference is turned into the only pointer to the page and never used again;
+        // `'a` keeps the page lent for as long as `Self` lives.
+        let base = NonNull::from(page.into_inner()).cast::<u8>();
+        Self {
+            base,
+            gpa,
+            _memory: PhantomData,
+        }
     }
 
     /// The page's guest physical address.

@@ -1,0 +1,260 @@
+//! Virtual processor registers, long spin-wait notification and the extended hypercall
+//! capabilities query (TLFS 3.14.1, 7.10.1, 7.10.2, 14.5.1).
+
+use hv_defs::hypercall::{HvCallCode, HvExtCallCapabilities, HvOutputExtCallQueryCapabilities};
+use hv_defs::register::{HvRegisterName, HvRegisterValue};
+use hv_defs::vp::{
+    HvInputVtl, HvNotifyLongSpinWaitInput, HvSetVpRegistersElement, HvVpRegistersInputHeader,
+};
+use hv_defs::{HV_PARTITION_ID_SELF, HvVpIndex};
+
+use crate::hypercall::{CallError, Hypercalls, RepError};
+use crate::page::IoPages;
+use crate::platform::Platform;
+
+impl<P: Platform> Hypercalls<'_, P> {
+    /// Reads registers of a VP of the caller's partition (`HvCallGetVpRegisters`, a rep call,
+    /// TLFS 7.10.2): `values[i]` receives `names[i]`.
+    ///
+    /// # Errors
+    ///
+    /// A [`RepError`]; the values of the reps it reports as completed are valid.
+    pub fn get_vp_registers(
+        &self,
+        io: &mut IoPages<'_>,
+        vp_index: HvVpIndex,
+        vtl: HvInputVtl,
+        names: &[HvRegisterName],
+        values: &mut [HvRegisterValue],
+    ) -> Result<(), RepError> {
+        let header = registers_header(vp_index, vtl);
+        self.rep_call(io, HvCallCode::HvCallGetVpRegisters, &header, names, values)
+    }
+
+    /// Reads one register.
+    ///
+    /// # Errors
+    ///
+    /// The hypervisor's status (e.g. `INVALID_PARAMETER` for a register the partition does
+    /// not have).
+    pub fn get_vp_register(
+        &self,
+        io: &mut IoPages<'_>,
+        vp_index: HvVpIndex,
+        vtl: HvInputVtl,
+        name: HvRegisterName,
+    ) -> Result<HvRegisterValue, CallError> {
+        let mut value = [HvRegisterValue::default()];
+        self.get_vp_registers(io, vp_index, vtl, &[name], &mut value)
+            .map_err(|e| e.error)?;
+        Ok(value[0])
+    }
+
+    /// Writes registers of a VP of the caller's partition (`HvCallSetVpRegisters`, a rep
+    /// call, TLFS 7.10.1), in list order.
+    ///
+    /// # Errors
+    ///
+    /// A [`RepError`]: the registers before `completed` were written.
+    pub fn set_vp_registers(
+        &self,
+        io: &mut IoPages<'_>,
+        vp_index: HvVpIndex,
+        vtl: HvInputVtl,
+        registers: &[(HvRegisterName, HvRegisterValue)],
+    ) -> Result<(), RepError> {
+        let header = registers_header(vp_index, vtl);
+        // Elements are built a page-full at a time so no allocation is needed.
+        const CHUNK: usize = 64;
+        let mut done = 0;
+        for chunk in registers.chunks(CHUNK) {
+            let mut elements = [HvSetVpRegistersElement::default(); CHUNK];
+            for (element, &(name, value)) in elements.iter_mut().zip(chunk) {
+                *element = HvSetVpRegistersElement {
+                    name,
+                    value,
+                    ..HvSetVpRegistersElement::default()
+                };
+            }
+            self.rep_call::<_, _, u64>(
+                io,
+                HvCallCode::HvCallSetVpRegisters,
+                &header,
+                &elements[..chunk.len()],
+                &mut [],
+            )
+            .map_err(|e| RepError {
+                error: e.error,
+                completed: done + e.completed,
+            })?;
+            done += chunk.len();
+        }
+        Ok(())
+    }
+
+    /// Tells the hypervisor the caller has spun `count` times on a lock
+    /// (`HvCallNotifyLongSpinWait`, fast form, TLFS 14.5.1). Call it each time the count
+    /// reaches a multiple of [`crate::discovery::HvInfo::spinlock_retries`].
+    ///
+    /// # Errors
+    ///
+    /// The hypervisor's status.
+    pub fn notify_long_spin_wait(&self, count: u32) -> Result<(), CallError> {
+        let input = HvNotifyLongSpinWaitInput {
+            long_spin_wait_count: count,
+            rsvd_z: 0,
+        };
+        self.fast(HvCallCode::HvCallNotifyLongSpinWait, &input)
+    }
+
+    /// Which extended hypercalls the hypervisor offers (`HvExtCallQueryCapabilities`,
+    /// TLFS 3.14.1). Needs the `EnableExtendedHypercalls` privilege.
+    ///
+    /// # Errors
+    ///
+    /// The hypervisor's status.
+    pub fn query_extended_capabilities(
+        &self,
+        io: &mut IoPages<'_>,
+    ) -> Result<HvExtCallCapabilities, CallError> {
+        let output: HvOutputExtCallQueryCapabilities =
+            self.call(io, HvCallCode::HvExtCallQueryCapabilities, &[0u8; 0])?;
+        Ok(output.capabilities)
+    }
+}
+
+/// The input header of the VP register calls for the caller's own partition.
+fn registers_header(vp_index: HvVpIndex, vtl: HvInputVtl) -> HvVpRegistersInputHeader {
+    HvVpRegistersInputHeader {
+        partition_id: HV_PARTITION_ID_SELF,
+        vp_index,
+        input_vtl: vtl,
+        rsvd: [0; 3],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use hv_defs::HV_VP_INDEX_SELF;
+    use hv_defs::hypercall::{HvHypercallInput, HvHypercallOutput};
+    use hv_defs::status::{HvError, HvStatus};
+    use zerocopy::{FromBytes, IntoBytes};
+
+    use super::*;
+    use crate::testing::{Event, FakePlatform};
+
+    fn hypercalls(fake: &FakePlatform) -> Hypercalls<'_, FakePlatform> {
+        // SAFETY: the fake never executes the entry.
+        unsafe { Hypercalls::new(fake, FakePlatform::entry(), false, false) }
+    }
+
+    fn ok(reps: u16) -> u64 {
+        HvHypercallOutput::new()
+            .with_status(HvStatus::SUCCESS)
+            .with_reps_completed(reps)
+            .into_bits()
+    }
+
+    #[test]
+    fn get_vp_register_sends_the_tlfs_header() {
+        let fake = FakePlatform::new();
+        let mut io = fake.io_pages();
+        fake.on_hypercall(|fake, ctx| {
+            let header =
+                HvVpRegistersInputHeader::read_from_bytes(&ctx.read(fake, ctx.rdx, 16)).unwrap();
+            assert_eq!(header.partition_id, u64::MAX);
+            assert_eq!(header.vp_index, HV_VP_INDEX_SELF);
+            assert_eq!(header.input_vtl, HvInputVtl::CURRENT);
+            assert_eq!(
+                ctx.read(fake, ctx.rdx + 16, 4),
+                0x0009_0003u32.to_le_bytes()
+            );
+            ctx.write(fake, ctx.r8, HvRegisterValue::from_u64(7).as_bytes());
+            ok(1)
+        });
+        let value = hypercalls(&fake)
+            .get_vp_register(
+                &mut io,
+                HV_VP_INDEX_SELF,
+                HvInputVtl::CURRENT,
+                HvRegisterName::HvRegisterVpIndex,
+            )
+            .unwrap();
+        assert_eq!(value.as_u64(), 7);
+        let Event::Hypercall(control, ..) = fake.log()[0] else {
+            panic!("no hypercall")
+        };
+        assert_eq!(control, 0x0000_0001_0000_0050);
+    }
+
+    #[test]
+    fn set_vp_registers_counts_completed_across_chunks() {
+        let fake = FakePlatform::new();
+        let mut io = fake.io_pages();
+        let mut calls = 0;
+        fake.on_hypercall(move |fake, ctx| {
+            calls += 1;
+            let control = HvHypercallInput::from_bits(ctx.control);
+            assert_eq!(control.call_code(), HvCallCode::HvCallSetVpRegisters);
+            let first = HvSetVpRegistersElement::read_from_bytes(&ctx.read(fake, ctx.rdx + 16, 32))
+                .unwrap();
+            if calls == 1 {
+                assert_eq!(first.name, HvRegisterName::new(0));
+                ok(control.rep_count())
+            } else {
+                assert_eq!(first.name, HvRegisterName::new(64));
+                HvHypercallOutput::new()
+                    .with_status(HvStatus::INVALID_PARAMETER)
+                    .with_reps_completed(3)
+                    .into_bits()
+            }
+        });
+        let registers: std::vec::Vec<_> = (0..100)
+            .map(|i| {
+                (
+                    HvRegisterName::new(i),
+                    HvRegisterValue::from_u64(u64::from(i)),
+                )
+            })
+            .collect();
+        let err = hypercalls(&fake)
+            .set_vp_registers(&mut io, HV_VP_INDEX_SELF, HvInputVtl::CURRENT, &registers)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            RepError {
+                error: CallError::Hv(HvError::INVALID_PARAMETER),
+                completed: 67
+            }
+        );
+    }
+
+    #[test]
+    fn spin_wait_is_a_fast_call_with_the_count_in_rdx() {
+        let fake = FakePlatform::new();
+        fake.on_hypercall(|_, _| ok(0));
+        hypercalls(&fake).notify_long_spin_wait(0x2000).unwrap();
+        assert_eq!(fake.log(), [Event::Hypercall(0x0001_0008, 0x2000, 0)]);
+    }
+
+    #[test]
+    fn extended_capabilities_decode_the_output() {
+        let fake = FakePlatform::new();
+        let mut io = fake.io_pages();
+        fake.on_hypercall(|fake, ctx| {
+            ctx.write(fake, ctx.r8, &0b10u64.to_le_bytes());
+            ok(0)
+        });
+        let caps = hypercalls(&fake)
+            .query_extended_capabilities(&mut io)
+            .unwrap();
+        assert!(caps.memory_heat_hint());
+        assert!(!caps.get_boot_zeroed_memory());
+        let Event::Hypercall(control, ..) = fake.log()[0] else {
+            panic!("no hypercall")
+        };
+        assert_eq!(control, 0x8001);
+    }
+}
