@@ -1693,7 +1693,7 @@ proptest! {
     fn client_survives_arbitrary_messages(
         messages in proptest::collection::vec(
             (1u32..30, proptest::collection::vec(any::<u8>(), 0..232)),
-            1..40,
+            1..if cfg!(miri) { 6 } else { 40 },
         ),
         connect_first in any::<bool>(),
     ) {
