@@ -20,24 +20,26 @@ const WORD: usize = size_of::<u64>();
 /// `src .. src + dst.len()` must be valid for reads. Other parties may write the bytes only
 /// through raw pointers (never through Rust references), or in a way ordered before this call.
 pub(crate) unsafe fn copy_from_shared(src: *const u8, dst: &mut [u8]) {
-    let len = dst.len();
-    let mut i = 0;
-    while i < len && (src.addr() + i) % WORD != 0 {
-        // SAFETY: `i < len`, so the byte is in the range the caller vouches for.
-        dst[i] = unsafe { src.wrapping_add(i).read_volatile() };
-        i += 1;
+    let head = src.addr().wrapping_neg() % WORD;
+    let (bytes, rest) = dst.split_at_mut(head.min(dst.len()));
+    for (i, b) in bytes.iter_mut().enumerate() {
+        // SAFETY: `i < dst.len()`, in the range the caller vouches for.
+        *b = unsafe { src.wrapping_add(i).read_volatile() };
     }
-    while len - i >= WORD {
-        // SAFETY: `src + i` is 8-aligned (the loop above reached alignment) and the 8 bytes
-        // are in the caller's range because `len - i >= 8`.
-        let word = unsafe { src.wrapping_add(i).cast::<u64>().read_volatile() };
-        dst[i..i + WORD].copy_from_slice(&word.to_ne_bytes());
-        i += WORD;
+    let src = src.wrapping_add(bytes.len());
+    let whole = rest.len() - rest.len() % WORD;
+    let mut words = rest.chunks_exact_mut(WORD);
+    for (i, chunk) in words.by_ref().enumerate() {
+        // SAFETY: `src` is 8-aligned here (`head` bytes were copied above) and word `i` lies
+        // inside the caller's range because the chunk does.
+        let word = unsafe { src.cast::<u64>().wrapping_add(i).read_volatile() };
+        chunk.copy_from_slice(&word.to_ne_bytes());
     }
-    while i < len {
-        // SAFETY: `i < len`.
-        dst[i] = unsafe { src.wrapping_add(i).read_volatile() };
-        i += 1;
+    let tail = words.into_remainder();
+    let src = src.wrapping_add(whole);
+    for (i, b) in tail.iter_mut().enumerate() {
+        // SAFETY: the last `tail.len()` bytes of the caller's range.
+        *b = unsafe { src.wrapping_add(i).read_volatile() };
     }
 }
 
@@ -48,28 +50,29 @@ pub(crate) unsafe fn copy_from_shared(src: *const u8, dst: &mut [u8]) {
 /// `dst .. dst + src.len()` must be valid for writes, and no Rust reference to those bytes may
 /// be live.
 pub(crate) unsafe fn copy_to_shared(dst: *mut u8, src: &[u8]) {
-    let len = src.len();
-    let mut i = 0;
-    while i < len && (dst.addr() + i) % WORD != 0 {
-        // SAFETY: `i < len`, inside the caller's range.
-        unsafe { dst.wrapping_add(i).write_volatile(src[i]) };
-        i += 1;
+    let head = dst.addr().wrapping_neg() % WORD;
+    let (bytes, rest) = src.split_at(head.min(src.len()));
+    for (i, &b) in bytes.iter().enumerate() {
+        // SAFETY: `i < src.len()`, inside the caller's range.
+        unsafe { dst.wrapping_add(i).write_volatile(b) };
     }
-    while len - i >= WORD {
+    let dst = dst.wrapping_add(bytes.len());
+    let mut words = rest.chunks_exact(WORD);
+    for (i, chunk) in words.by_ref().enumerate() {
         let mut word = [0; WORD];
-        word.copy_from_slice(&src[i..i + WORD]);
-        // SAFETY: `dst + i` is 8-aligned and the 8 bytes are inside the caller's range.
+        word.copy_from_slice(chunk);
+        // SAFETY: `dst` is 8-aligned here and word `i` lies inside the caller's range.
         unsafe {
-            dst.wrapping_add(i)
-                .cast::<u64>()
-                .write_volatile(u64::from_ne_bytes(word))
+            dst.cast::<u64>()
+                .wrapping_add(i)
+                .write_volatile(u64::from_ne_bytes(word));
         };
-        i += WORD;
     }
-    while i < len {
-        // SAFETY: `i < len`.
-        unsafe { dst.wrapping_add(i).write_volatile(src[i]) };
-        i += 1;
+    let tail = words.remainder();
+    let dst = dst.wrapping_add(rest.len() - tail.len());
+    for (i, &b) in tail.iter().enumerate() {
+        // SAFETY: the last `tail.len()` bytes of the caller's range.
+        unsafe { dst.wrapping_add(i).write_volatile(b) };
     }
 }
 
