@@ -773,6 +773,27 @@ fn ws2008_host_signals_through_the_interrupt_page_and_connection_2() {
 }
 
 #[test]
+fn interrupt_page_from_a_phys_page() {
+    use crate::page::{HvPage, PhysPage};
+    let raw = std::boxed::Box::into_raw(std::boxed::Box::new(HvPage([0xFF; 4096])));
+    {
+        // SAFETY: a fresh allocation, lent to the interrupt page for this block only.
+        let page = unsafe { &mut *raw };
+        // SAFETY: the "GPA" is made up; nothing uses it but the assertion below.
+        let phys = unsafe { PhysPage::new(page, 0x5000) };
+        let interrupt_page = InterruptPage::from_phys_page(phys);
+        assert_eq!(interrupt_page.gpa(), 0x5000);
+        interrupt_page.clear();
+        interrupt_page.set_send_bit(42);
+        assert_eq!(interrupt_page.take_signalled().count(), 0);
+    }
+    // SAFETY: the interrupt page is gone; `raw` is the allocation's only pointer.
+    let page = unsafe { std::boxed::Box::from_raw(raw) };
+    assert_eq!(page.0[2048 + 5], 1 << 2, "bit 42 of the guest-to-host half");
+    assert_eq!(page.0.iter().filter(|&&b| b != 0).count(), 1);
+}
+
+#[test]
 fn versions_before_5_0_need_an_interrupt_page() {
     let arena = Pages::new(8);
     let mut host = Host::qemu(&arena);
