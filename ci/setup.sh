@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and test this project:
-# Debian packages (QEMU from bookworm-backports, OVMF/AAVMF firmware, cmake and
-# libclang for the unicorn-engine build) and the rustup targets/components.
+# Debian packages (QEMU from bookworm-backports, OVMF/AAVMF firmware, qemu-img and
+# dosfstools/mtools for the UEFI disk images, cmake and libclang for the unicorn-engine
+# build) and the rustup targets/components.
 # Idempotent: does nothing for what is already present.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 need_apt=()
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 command -v qemu-system-aarch64 >/dev/null || need_apt+=(qemu-system-arm)
+command -v qemu-img >/dev/null || need_apt+=(qemu-utils)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] || need_apt+=(ovmf)
 [ -e /usr/share/AAVMF/AAVMF_CODE.fd ] || need_apt+=(qemu-efi-aarch64)
 command -v cmake >/dev/null || need_apt+=(cmake)
@@ -32,7 +34,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   other_pkgs=()
   for p in "${need_apt[@]}"; do
     case "$p" in
-      qemu-system-*|ovmf|qemu-efi-aarch64) qemu_pkgs+=("$p") ;;
+      qemu-system-*|qemu-utils|ovmf|qemu-efi-aarch64) qemu_pkgs+=("$p") ;;
       *) other_pkgs+=("$p") ;;
     esac
   done

@@ -25,18 +25,15 @@
 //!    `AccessSyntheticTimerR egs`, `GuestCrashMsrsAvailab le`, `AccessReenlightenmen
 //!    tControls`.
 //! 8. Access `w` (lower case) of `HV_X64_MSR_NESTED_EOM` → `W`, like `HV_X64_MSR_EOM`.
-//! 9. The row `0x4000109F HV_X64_MSR_NESTED_SINT15 CpuManagement R/W` is missing from the
-//!    extracted text, which ends after NESTED_SINT14; the table of 16 nested SINTs (as for
-//!    SINT0–15) and Linux's nested SINT numbering restore it.
-//! 10. `HV_X64_MSR_REFERENCE_TSC`: the appendix says `AccessPartitionReferenceCounter`, `R`.
-//!     TLFS 12.7 says the MSR needs `AccessPartitionReferenceTsc` and 12.7.1 marks it
-//!     read/write (the guest writes it to enable the page; Linux gates it on
-//!     `HV_MSR_REFERENCE_TSC_AVAILABLE`, bit 9). Corrected to `AccessPartitionReferenceTsc`,
-//!     `R/W`.
-//! 11. `GuestCrashMsrsAvailable` in the privilege column of the crash MSRs is not a partition
+//! 9. `HV_X64_MSR_REFERENCE_TSC`: the appendix says `AccessPartitionReferenceCounter`, `R`.
+//!    TLFS 12.7 says the MSR needs `AccessPartitionReferenceTsc` and 12.7.1 marks it
+//!    read/write (the guest writes it to enable the page; Linux gates it on
+//!    `HV_MSR_REFERENCE_TSC_AVAILABLE`, bit 9). Corrected to `AccessPartitionReferenceTsc`,
+//!    `R/W`.
+//! 10. `GuestCrashMsrsAvailable` in the privilege column of the crash MSRs is not a partition
 //!     privilege but CPUID 0x4000_0003 EDX bit 10 (TLFS 2.4.4, 4.3). The crate records it as a
 //!     feature with no privilege; `PRIVILEGE_COLUMN` maps it so.
-//! 12. The appendix spells some privileges differently from TLFS 4.2.2; they are the same
+//! 11. The appendix spells some privileges differently from TLFS 4.2.2; they are the same
 //!     flags: `AccessVpRuntimeMsr` = `AccessVpRunTimeReg` (bit 0), `AccessApicMsrs` =
 //!     `AccessIntrCtrlRegs` (bit 4), `AccessSystemResetMsr` = `AccessResetReg` (bit 7). The
 //!     transcription keeps the appendix spelling.

@@ -209,6 +209,12 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
         self.platform
     }
 
+    /// The enabled hypercall page this handle calls into (its VTL call and return sequences
+    /// sit inside it, TLFS 15.8).
+    pub(crate) const fn entry(&self) -> HypercallEntry {
+        self.entry
+    }
+
     /// Whether XMM fast input is available (TLFS 3.7.2.1).
     #[must_use]
     pub const fn xmm_input_available(&self) -> bool {

@@ -23,9 +23,12 @@ pub mod hypercall;
 pub mod hyperv;
 pub mod page;
 pub mod platform;
+pub mod stimer;
+pub mod synic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod vmbus;
 pub mod vp;
+pub mod vsm;
 
 pub use hv_defs as defs;

@@ -17,7 +17,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(rt_kernel)");
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if arch == "x86_64" && os == "none" {
+    if arch == "x86_64" && (os == "none" || os == "uefi") {
         println!("cargo::rustc-cfg=rt_kernel");
     }
 }

@@ -27,7 +27,8 @@ pub(crate) enum Profile {
 }
 
 impl Profile {
-    fn dir(self) -> &'static str {
+    /// The profile's directory under `target/<triple>/`.
+    pub(crate) fn dir(self) -> &'static str {
         match self {
             Self::Debug => "debug",
             Self::Release => "release",
@@ -45,25 +46,33 @@ pub(crate) fn build(profile: Profile) -> Result<(), String> {
     cmd::run(&mut command)
 }
 
-/// Where `build` puts the kernel `name`.
-pub(crate) fn path(name: &str, profile: Profile) -> PathBuf {
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+/// Cargo's target directory.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cmd::root().join("target"));
-    target_dir.join(TARGET).join(profile.dir()).join(name)
+        .unwrap_or_else(|| cmd::root().join("target"))
 }
 
-/// What is missing to build the kernels (and, with `need_qemu`, to boot them).
-fn missing(need_qemu: bool) -> Vec<String> {
-    let mut missing = Vec::new();
+/// Where `build` puts the kernel `name`.
+pub(crate) fn path(name: &str, profile: Profile) -> PathBuf {
+    target_dir().join(TARGET).join(profile.dir()).join(name)
+}
+
+/// Whether the rustup target `target` is installed.
+pub(crate) fn has_target(target: &str) -> bool {
     let sysroot = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
         .args(["--print", "sysroot"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let has_target = sysroot.is_some_and(|s| s.join("lib/rustlib").join(TARGET).is_dir());
-    if !has_target {
+    sysroot.is_some_and(|s| s.join("lib/rustlib").join(target).is_dir())
+}
+
+/// What is missing to build the kernels (and, with `need_qemu`, to boot them).
+fn missing(need_qemu: bool) -> Vec<String> {
+    let mut missing = Vec::new();
+    if !has_target(TARGET) {
         missing.push(format!(
             "the rustup target {TARGET} (`rustup target add {TARGET}`)"
         ));

@@ -130,53 +130,70 @@ pub(crate) struct Config {
 impl Config {
     /// The program and arguments. `program` is the QEMU executable's name.
     pub(crate) fn command_line(&self, program: &str) -> Vec<String> {
-        let mut args = vec![
-            program.to_string(),
-            "-machine".into(),
-            self.machine.to_string(),
-        ];
-        match self.host {
-            Host::QemuTcg => {
-                args.extend(["-accel".into(), "tcg".into(), "-cpu".into()]);
-                args.push(self.tcg_cpu.clone().unwrap_or_else(|| "max".into()));
-            }
-            Host::QemuKvm => {
-                let mut cpu = String::from("host");
-                for flag in &self.hv_flags {
-                    cpu.push(',');
-                    cpu.push_str(flag);
-                }
-                args.extend(["-accel".into(), "kvm".into(), "-cpu".into(), cpu]);
-            }
-            // WHPX ignores -cpu and exposes the host's Hyper-V interface by itself.
-            Host::QemuWhpx => args.extend(["-accel".into(), "whpx".into()]),
-            Host::Sim => unreachable!("hv-sim is not QEMU"),
-        }
-        for arg in [
-            "-m",
-            "128M",
-            "-smp",
-            "1",
-            "-nodefaults",
-            "-serial",
-            "stdio",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-            "-device",
-            "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-no-reboot",
-            "-kernel",
-        ] {
-            args.push(arg.into());
-        }
+        let mut args = machine_args(
+            program,
+            self.host,
+            self.machine,
+            self.tcg_cpu.as_deref(),
+            &self.hv_flags,
+        );
+        args.push("-kernel".into());
         args.push(self.kernel.display().to_string());
         if let Some(append) = &self.append {
             args.extend(["-append".into(), append.clone()]);
         }
         args
     }
+}
+
+/// The program and the arguments that make the machine (accelerator, CPU, memory, console,
+/// the contract's devices), without what it boots: [`Config::command_line`] adds the
+/// kernel, `crate::uefi` the firmware and the disk. `tcg_cpu` and `hv_flags` are as in
+/// [`Config`].
+pub(crate) fn machine_args(
+    program: &str,
+    host: Host,
+    machine: Machine,
+    tcg_cpu: Option<&str>,
+    hv_flags: &[String],
+) -> Vec<String> {
+    let mut args = vec![program.to_string(), "-machine".into(), machine.to_string()];
+    match host {
+        Host::QemuTcg => {
+            args.extend(["-accel".into(), "tcg".into(), "-cpu".into()]);
+            args.push(tcg_cpu.unwrap_or("max").into());
+        }
+        Host::QemuKvm => {
+            let mut cpu = String::from("host");
+            for flag in hv_flags {
+                cpu.push(',');
+                cpu.push_str(flag);
+            }
+            args.extend(["-accel".into(), "kvm".into(), "-cpu".into(), cpu]);
+        }
+        // WHPX ignores -cpu and exposes the host's Hyper-V interface by itself.
+        Host::QemuWhpx => args.extend(["-accel".into(), "whpx".into()]),
+        Host::Sim => unreachable!("hv-sim is not QEMU"),
+    }
+    for arg in [
+        "-m",
+        "128M",
+        "-smp",
+        "1",
+        "-nodefaults",
+        "-serial",
+        "stdio",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        "-no-reboot",
+    ] {
+        args.push(arg.into());
+    }
+    args
 }
 
 /// How a run ended.
@@ -224,7 +241,11 @@ pub(crate) struct Run {
 /// Runs QEMU with `config`, copying the serial output to stdout when `stream` is set, and
 /// kills it after `limit`.
 pub(crate) fn run(config: &Config, stream: bool, limit: Duration) -> Result<Run, String> {
-    let argv = config.command_line(QEMU_X86_64);
+    run_argv(&config.command_line(QEMU_X86_64), stream, limit)
+}
+
+/// Runs the QEMU command line `argv` (program first) like [`run`].
+pub(crate) fn run_argv(argv: &[String], stream: bool, limit: Duration) -> Result<Run, String> {
     eprintln!("xtask: $ {}", argv.join(" "));
     let start = Instant::now();
     let mut child = Command::new(&argv[0])

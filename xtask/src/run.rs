@@ -5,14 +5,17 @@ use std::time::Duration;
 use crate::cmd;
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, DEFAULT_HV_FLAGS, Host, Machine, Verdict};
+use crate::uefi;
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask run [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|pc]
-                       [--hv-flags <flag,flag,...>] [--release]
+                       [--firmware pvh|uefi] [--hv-flags <flag,flag,...>] [--release]
                        [--kernel sample-kernel|rt-check] [--append <command line>]
                        [--timeout <seconds>]
 
   --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else qemu-tcg)
+  --firmware  pvh: QEMU loads the kernel directly (-kernel); uefi: OVMF boots the disk of
+              `cargo xtask image` (sample-kernel only, no --append) (default: pvh)
   --machine   QEMU machine type (default: q35)
   --hv-flags  replaces the Hyper-V enlightenments of qemu-kvm (QEMU names, comma-separated)
   --release   boot the release build
@@ -22,11 +25,21 @@ usage: cargo xtask run [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|p
   --timeout   kill QEMU after this many seconds (default: 60)
 ";
 
+/// How the kernel is started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Firmware {
+    /// QEMU's `-kernel`, through the PVH entry.
+    Pvh,
+    /// OVMF, from the disk of `cargo xtask image`, through the UEFI entry.
+    Uefi,
+}
+
 /// Parsed `cargo xtask run` arguments.
 #[derive(Debug)]
 struct Args {
     host: Option<Host>,
     machine: Machine,
+    firmware: Firmware,
     hv_flags: Option<Vec<String>>,
     profile: Profile,
     kernel: String,
@@ -38,6 +51,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args {
         host: None,
         machine: Machine::Q35,
+        firmware: Firmware::Pvh,
         hv_flags: None,
         profile: Profile::Debug,
         kernel: kernel::DEMO.into(),
@@ -54,6 +68,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
         match arg.as_str() {
             "--host" => parsed.host = Some(Host::parse(&value()?)?),
             "--machine" => parsed.machine = Machine::parse(&value()?)?,
+            "--firmware" => {
+                parsed.firmware = match value()?.as_str() {
+                    "pvh" => Firmware::Pvh,
+                    "uefi" => Firmware::Uefi,
+                    other => return Err(format!("unknown firmware `{other}` (pvh, uefi)")),
+                }
+            }
             "--hv-flags" => {
                 let list = value()?;
                 parsed.hv_flags = Some(
@@ -86,6 +107,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
             }
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
+    }
+    if parsed.firmware == Firmware::Uefi
+        && (parsed.kernel != kernel::DEMO || parsed.append.is_some())
+    {
+        return Err(
+            "--firmware uefi boots the sample kernel's disk, which has no command line: \
+             --kernel rt-check and --append need --firmware pvh"
+                .into(),
+        );
     }
     Ok(parsed)
 }
@@ -125,6 +155,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         );
     }
     let runs_here = host != Host::QemuWhpx || cfg!(windows);
+    if args.firmware == Firmware::Uefi {
+        return run_uefi(&args, host);
+    }
     kernel::ensure_tools(runs_here)?;
     kernel::build(args.profile)?;
     let config = Config {
@@ -159,6 +192,44 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let run = qemu::run(&config, true, args.timeout)?;
+    verdict(&run)
+}
+
+/// `cargo xtask run --firmware uefi`: makes the raw disk and boots it with OVMF; for
+/// `qemu-whpx`, prints the Windows command line instead.
+fn run_uefi(args: &Args, host: Host) -> Result<(), String> {
+    let hv_flags = args
+        .hv_flags
+        .clone()
+        .unwrap_or_else(|| DEFAULT_HV_FLAGS.iter().map(|f| f.to_string()).collect());
+    if host == Host::QemuWhpx {
+        return Err(format!(
+            "qemu-whpx runs on Windows (see `cargo xtask run --host qemu-whpx`), and the UEFI \
+             disk is made on Linux or WSL (mkfs.fat, mtools). Make it with `cargo xtask \
+             image{}`, copy QEMU's share\\edk2-i386-vars.fd to vars.fd, and run from the \
+             workspace root on Windows:\n\n    {}",
+            if args.profile == Profile::Release {
+                " --release"
+            } else {
+                ""
+            },
+            uefi::whpx_command_line(args.machine, args.profile).join(" ")
+        ));
+    }
+    kernel::ensure_tools(true)?;
+    let run = uefi::boot(
+        host,
+        args.machine,
+        hv_flags,
+        args.profile,
+        true,
+        args.timeout,
+    )?;
+    verdict(&run)
+}
+
+/// Prints how the run ended and turns it into the command's result.
+fn verdict(run: &qemu::Run) -> Result<(), String> {
     let summary = run
         .summary_at
         .map(|t| format!(", summary line after {:.2} s", t.as_secs_f64()))
@@ -189,7 +260,11 @@ mod tests {
         assert_eq!(a.machine, Machine::Q35);
         assert_eq!(a.profile, Profile::Debug);
         assert_eq!(a.kernel, "sample-kernel");
+        assert_eq!(a.firmware, Firmware::Pvh);
         assert_eq!(a.timeout, Duration::from_secs(60));
+        let a = parse(&strings(&["--firmware", "uefi", "--host", "qemu-tcg"]))
+            .expect("valid arguments");
+        assert_eq!(a.firmware, Firmware::Uefi);
     }
 
     #[test]
@@ -228,6 +303,9 @@ mod tests {
             &["--kernel", "linux"],
             &["--timeout", "soon"],
             &["--frobnicate"],
+            &["--firmware", "bios"],
+            &["--firmware", "uefi", "--kernel", "rt-check"],
+            &["--firmware", "uefi", "--append", "selftest"],
         ] {
             assert!(parse(&strings(bad)).is_err(), "{bad:?}");
         }

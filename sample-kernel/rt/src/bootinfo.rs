@@ -1,5 +1,6 @@
 //! Boot information: how the kernel was entered, the memory map and the command line, read
-//! from the `hvm_start_info` the host hands over.
+//! from the `hvm_start_info` the host hands over (PVH and 64-bit entries), or built by the
+//! UEFI entry from the firmware's memory map ([`BootInfo::from_regions`]).
 //!
 //! The structure is the PVH boot ABI's (Xen `include/public/arch-x86/hvm/start_info.h`),
 //! which the 64-bit entry of `docs/architecture.md` reuses:
@@ -66,6 +67,8 @@ pub enum EntryKind {
     Pvh,
     /// The 64-bit entry at the ELF header's `e_entry`, as `hv-sim` uses it.
     Long64,
+    /// The UEFI application entry (`efi_main`), after ExitBootServices.
+    Uefi,
 }
 
 impl fmt::Display for EntryKind {
@@ -73,6 +76,7 @@ impl fmt::Display for EntryKind {
         f.write_str(match self {
             Self::Pvh => "pvh",
             Self::Long64 => "64-bit",
+            Self::Uefi => "uefi",
         })
     }
 }
@@ -150,6 +154,8 @@ pub enum MemoryMapSource {
     /// An `hvm_start_info` of version 0, which has no memory map: RAM is assumed to end at
     /// [`ASSUMED_RAM_END`].
     AssumedVersion0,
+    /// The UEFI memory map as ExitBootServices left it (see [`crate::efi`]).
+    Uefi,
 }
 
 /// Why the boot information could not be read.
@@ -202,6 +208,7 @@ pub struct BootInfo {
     cmdline: [u8; MAX_CMDLINE],
     cmdline_len: usize,
     cmdline_truncated: bool,
+    rsdp: Option<u64>,
 }
 
 impl BootInfo {
@@ -231,6 +238,7 @@ impl BootInfo {
             cmdline: [0; MAX_CMDLINE],
             cmdline_len: 0,
             cmdline_truncated: false,
+            rsdp: None,
         };
         if start_info == 0 {
             info.assume_ram();
@@ -248,6 +256,8 @@ impl BootInfo {
         }
         let version = le_u32(&raw, 4);
         let cmdline_paddr = le_u64(&raw, 24);
+        let rsdp = le_u64(&raw, 32);
+        info.rsdp = (rsdp != 0).then_some(rsdp);
         if cmdline_paddr != 0 {
             info.read_cmdline(mem, cmdline_paddr)?;
         }
@@ -290,6 +300,58 @@ impl BootInfo {
             info.region_count += 1;
         }
         Ok(info)
+    }
+
+    /// Boot information from a memory map the kernel's entry read itself (the UEFI entry:
+    /// the firmware's map after ExitBootServices), with no command line.
+    ///
+    /// Zero-sized regions are left out, and a region that starts where the previous one
+    /// ends and is of the same kind is merged into it, so a map in address order (UEFI's
+    /// has many small neighbouring regions that are all RAM after ExitBootServices) fits
+    /// in [`MAX_REGIONS`]; regions beyond that, and regions whose end overflows, are
+    /// counted in [`regions_dropped`](Self::regions_dropped).
+    pub fn from_regions(
+        entry: EntryKind,
+        source: MemoryMapSource,
+        regions: impl IntoIterator<Item = MemoryRegion>,
+        rsdp: Option<u64>,
+    ) -> Self {
+        let mut info = Self {
+            entry,
+            start_info: 0,
+            source,
+            regions: [MemoryRegion {
+                start: 0,
+                size: 0,
+                kind: RegionKind(0),
+            }; MAX_REGIONS],
+            region_count: 0,
+            regions_dropped: 0,
+            cmdline: [0; MAX_CMDLINE],
+            cmdline_len: 0,
+            cmdline_truncated: false,
+            rsdp,
+        };
+        for region in regions.into_iter().filter(|r| r.size != 0) {
+            if region.start.checked_add(region.size).is_none() {
+                info.regions_dropped = info.regions_dropped.saturating_add(1);
+                continue;
+            }
+            if let Some(last) = info.regions[..info.region_count].last_mut() {
+                // Both ends are representable, so the merged size is too.
+                if last.kind == region.kind && last.end() == region.start {
+                    last.size += region.size;
+                    continue;
+                }
+            }
+            if info.region_count == MAX_REGIONS {
+                info.regions_dropped = info.regions_dropped.saturating_add(1);
+                continue;
+            }
+            info.regions[info.region_count] = region;
+            info.region_count += 1;
+        }
+        info
     }
 
     fn assume_ram(&mut self) {
@@ -376,6 +438,12 @@ impl BootInfo {
     pub const fn cmdline_truncated(&self) -> bool {
         self.cmdline_truncated
     }
+
+    /// Physical address of the ACPI root pointer (RSDP), when the host gave one
+    /// (`hvm_start_info.rsdp_paddr`, or the UEFI configuration table).
+    pub const fn rsdp(&self) -> Option<u64> {
+        self.rsdp
+    }
 }
 
 impl fmt::Debug for BootInfo {
@@ -388,6 +456,7 @@ impl fmt::Debug for BootInfo {
             .field("regions_dropped", &self.regions_dropped)
             .field("cmdline", &self.cmdline_bytes())
             .field("cmdline_truncated", &self.cmdline_truncated)
+            .field("rsdp", &self.rsdp)
             .finish()
     }
 }
@@ -474,6 +543,68 @@ mod tests {
         assert_eq!(info.ram_bytes(), 0x9_fc00 + 0x7ee_0000);
         assert_eq!(info.cmdline(), Some("fault=ud"));
         assert!(!info.cmdline_truncated());
+    }
+
+    #[test]
+    fn reads_the_rsdp_address() {
+        let mut mem = image(1, &[(0, 0x1000, 1)], None);
+        mem.bytes[32..40].copy_from_slice(&0xe_0000_u64.to_le_bytes());
+        let info = BootInfo::parse(&mem, EntryKind::Pvh, BASE).expect("valid start info");
+        assert_eq!(info.rsdp(), Some(0xe_0000));
+        let mem = image(1, &[(0, 0x1000, 1)], None);
+        let info = BootInfo::parse(&mem, EntryKind::Pvh, BASE).expect("valid start info");
+        assert_eq!(info.rsdp(), None);
+    }
+
+    fn region(start: u64, size: u64, kind: RegionKind) -> MemoryRegion {
+        MemoryRegion { start, size, kind }
+    }
+
+    #[test]
+    fn from_regions_merges_neighbours_of_the_same_kind() {
+        let info = BootInfo::from_regions(
+            EntryKind::Uefi,
+            MemoryMapSource::Uefi,
+            [
+                region(0, 0x1000, RegionKind::RAM),
+                region(0x1000, 0x2000, RegionKind::RAM),
+                region(0x3000, 0, RegionKind::RESERVED),
+                region(0x3000, 0x1000, RegionKind::ACPI),
+                region(0x4000, 0x1000, RegionKind::RAM),
+                region(0x6000, 0x1000, RegionKind::RAM),
+                region(u64::MAX - 5, 6, RegionKind::RAM),
+            ],
+            Some(0x3000),
+        );
+        assert_eq!(
+            info.regions(),
+            &[
+                region(0, 0x3000, RegionKind::RAM),
+                region(0x3000, 0x1000, RegionKind::ACPI),
+                region(0x4000, 0x1000, RegionKind::RAM),
+                region(0x6000, 0x1000, RegionKind::RAM),
+            ]
+        );
+        assert_eq!(info.regions_dropped(), 1, "the overflowing region");
+        assert_eq!(info.entry(), EntryKind::Uefi);
+        assert_eq!(info.memory_map_source(), MemoryMapSource::Uefi);
+        assert_eq!(info.start_info(), 0);
+        assert_eq!(info.cmdline(), Some(""));
+        assert_eq!(info.rsdp(), Some(0x3000));
+        assert_eq!(info.ram_bytes(), 0x5000);
+    }
+
+    #[test]
+    fn from_regions_counts_what_does_not_fit() {
+        let kinds = [RegionKind::RAM, RegionKind::RESERVED];
+        let info = BootInfo::from_regions(
+            EntryKind::Uefi,
+            MemoryMapSource::Uefi,
+            (0..MAX_REGIONS as u64 + 5).map(|i| region(i << 12, 0x1000, kinds[i as usize % 2])),
+            None,
+        );
+        assert_eq!(info.regions().len(), MAX_REGIONS);
+        assert_eq!(info.regions_dropped(), 5);
     }
 
     #[test]
@@ -630,6 +761,36 @@ mod tests {
                     proptest::prop_assert!(r.start.checked_add(r.size).is_some());
                 }
                 proptest::prop_assert!(info.cmdline_bytes().len() <= MAX_CMDLINE);
+            }
+        }
+
+        /// Whatever regions a firmware map gives, every byte of RAM in them (that fits)
+        /// stays RAM, no region overflows, and merged neighbours never cross a kind.
+        #[test]
+        fn from_regions_keeps_every_byte_and_kind(
+            sizes in proptest::collection::vec((0_u64..0x10_000, 1_u32..4), 0..40),
+        ) {
+            let mut start = 0_u64;
+            let mut regions = std::vec::Vec::new();
+            for &(size, kind) in &sizes {
+                regions.push(region(start, size, RegionKind(kind)));
+                start += size;
+            }
+            let info = BootInfo::from_regions(
+                EntryKind::Uefi, MemoryMapSource::Uefi, regions.iter().copied(), None);
+            proptest::prop_assert_eq!(info.regions_dropped(), 0);
+            let ram: u64 = regions.iter().filter(|r| r.kind == RegionKind::RAM).map(|r| r.size).sum();
+            proptest::prop_assert_eq!(info.ram_bytes(), ram);
+            for pair in info.regions().windows(2) {
+                proptest::prop_assert!(pair[0].end() <= pair[1].start);
+                proptest::prop_assert!(pair[0].kind != pair[1].kind || pair[0].end() != pair[1].start);
+            }
+            for r in &regions {
+                for byte in [r.start, r.end().saturating_sub(1)] {
+                    if r.size == 0 { continue; }
+                    let found = info.regions().iter().find(|m| m.start <= byte && byte < m.end());
+                    proptest::prop_assert_eq!(found.map(|m| m.kind), Some(r.kind));
+                }
             }
         }
     }

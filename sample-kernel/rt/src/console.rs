@@ -6,17 +6,27 @@
 //! have happened while the lock was held.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU16, Ordering};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
-use crate::arch::x86_64::serial::Serial;
+use crate::arch::x86_64::serial::{COM1, Serial};
 use crate::sync::SpinLock;
 
 static CONSOLE: SpinLock<Serial> = SpinLock::new(Serial::com1());
 
-/// Programs the UART. Called once at boot.
-pub(crate) fn init() {
-    without_interrupts(|| CONSOLE.lock().init());
+/// The console UART's I/O port, for the unlocked path.
+static PORT: AtomicU16 = AtomicU16::new(COM1);
+
+/// Programs the UART at I/O port `port` (COM1 for the PVH and 64-bit entries, the one the
+/// firmware named for the UEFI entry) and prints there from now on. Called once at boot.
+pub(crate) fn init(port: u16) {
+    PORT.store(port, Ordering::Relaxed);
+    without_interrupts(|| {
+        let mut console = CONSOLE.lock();
+        *console = Serial::at(port);
+        console.init();
+    });
 }
 
 /// Prints `args` on the serial console (what [`print!`](crate::print) expands to).
@@ -31,7 +41,7 @@ pub fn _print(args: fmt::Arguments<'_>) {
 /// Prints without taking the console lock. Only for paths that end the run.
 pub(crate) fn print_unlocked(args: fmt::Arguments<'_>) {
     // The serial writer never fails.
-    let _ = Serial::com1().write_fmt(args);
+    let _ = Serial::at(PORT.load(Ordering::Relaxed)).write_fmt(args);
 }
 
 /// Prints to the serial console.

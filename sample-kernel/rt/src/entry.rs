@@ -1,9 +1,12 @@
 //! From the entry points to the kernel's main function: the set-up order and the boot
 //! report lines.
+//!
+//! [`start`] continues the PVH and 64-bit entries, [`start_uefi`] the UEFI entry once it
+//! has left the firmware; both set the machine up the same way ([`init_machine`]) and end
+//! in the same [`run`].
 
 use crate::arch::x86_64::{apic, cpu, exit::exit, gdt, idt, paging, pic};
-use crate::bootinfo::{BootInfo, EntryKind, MemoryMapSource, PhysMemory, Unreadable};
-use crate::sync::StaticCell;
+use crate::bootinfo::{BootInfo, MemoryMapSource, PhysMemory, Unreadable};
 use crate::{console, frames, println};
 
 /// The type of a kernel's main function (see [`entry!`](crate::entry)).
@@ -15,9 +18,10 @@ unsafe extern "Rust" {
     safe fn rt_kernel_main(boot: &'static BootInfo) -> !;
 }
 
-/// Physical memory as the boot information parser reads it: the runtime's identity map
-/// (page 0 still mapped).
-struct IdentityMemory;
+/// Physical memory as the boot information and ACPI parsers read it: the runtime's
+/// identity map (page 0 still mapped), or the firmware's, which identity-maps at least as
+/// much, before the UEFI entry leaves it.
+pub(crate) struct IdentityMemory;
 
 impl PhysMemory for IdentityMemory {
     fn read(&self, paddr: u64, buf: &mut [u8]) -> Result<(), Unreadable> {
@@ -36,22 +40,30 @@ impl PhysMemory for IdentityMemory {
     }
 }
 
-static BOOT_INFO: StaticCell<BootInfo> = StaticCell::new();
-
-unsafe extern "C" {
-    static __kernel_start: u8;
-    static __kernel_end: u8;
-}
-
-/// Sets the machine up and calls the kernel.
-pub(crate) fn start(start_info: u64, entry: EntryKind) -> ! {
+/// Switches to the runtime's page tables, enables SSE, sets the console up on the 16550
+/// at I/O port `serial_port`, loads the GDT and IDT and masks the legacy PICs. Returns the
+/// mapping of page 0, to be unmapped once the boot information has been read.
+fn init_machine(serial_port: u16) -> paging::PageZero {
     let page_zero = paging::init();
     cpu::enable_sse();
-    console::init();
+    console::init(serial_port);
     gdt::init();
     idt::init();
     pic::disable();
+    page_zero
+}
 
+/// The PVH and 64-bit entries: sets the machine up, reads the `hvm_start_info` and calls
+/// the kernel.
+#[cfg(not(target_os = "uefi"))]
+pub(crate) fn start(start_info: u64, entry: crate::bootinfo::EntryKind) -> ! {
+    static BOOT_INFO: crate::sync::StaticCell<BootInfo> = crate::sync::StaticCell::new();
+    unsafe extern "C" {
+        static __kernel_start: u8;
+        static __kernel_end: u8;
+    }
+
+    let page_zero = init_machine(crate::arch::x86_64::serial::COM1);
     let parsed = BootInfo::parse(&IdentityMemory, entry, start_info);
     page_zero.unmap();
     let boot = match parsed {
@@ -77,11 +89,39 @@ pub(crate) fn start(start_info: u64, entry: EntryKind) -> ! {
         core::ptr::addr_of!(__kernel_start).addr() as u64,
         core::ptr::addr_of!(__kernel_end).addr() as u64,
     );
-    frames::init(boot, &[(0, 1 << 20), kernel]);
+    run(boot, kernel, &[(0, 1 << 20), kernel])
+}
+
+/// The UEFI entry, after ExitBootServices, on the runtime's stack: sets the machine up with
+/// the console the entry chose and calls the kernel with the boot information built from
+/// the UEFI memory map.
+#[cfg(target_os = "uefi")]
+pub(crate) fn start_uefi(uefi: &'static crate::uefi_entry::UefiBoot) -> ! {
+    let page_zero = init_machine(uefi.console.port);
+    page_zero.unmap();
+    let boot = match &uefi.boot {
+        Ok(boot) => boot,
+        Err(e) => {
+            println!("[rt] boot: FAILED ({e})");
+            exit(false)
+        }
+    };
+    println!("[rt] boot: {} entry ({})", boot.entry(), uefi.firmware);
+    println!("[rt] console: {}", uefi.console);
+    let rsdp = boot.rsdp().map_or((0, 0), |at| (at, at.saturating_add(36)));
+    run(boot, uefi.image, &[(0, 1 << 20), uefi.image, rsdp])
+}
+
+/// What every entry does last: builds the page allocator from the memory map without the
+/// `reserved` ranges, prints the memory and x2APIC lines and calls the kernel, whose image
+/// spans `kernel`.
+fn run(boot: &'static BootInfo, kernel: (u64, u64), reserved: &[(u64, u64)]) -> ! {
+    frames::init(boot, reserved);
     let source = match boot.memory_map_source() {
         MemoryMapSource::StartInfo => "map from hvm_start_info",
         MemoryMapSource::AssumedNoStartInfo => "assumed, no hvm_start_info",
         MemoryMapSource::AssumedVersion0 => "assumed, hvm_start_info version 0",
+        MemoryMapSource::Uefi => "map from UEFI",
     };
     println!(
         "[rt] memory: {source} ({} entries{}, {} MiB RAM, {} KiB kernel, {} pages free)",

@@ -3,7 +3,7 @@
 //! It does what every test kernel needs before it can test anything: boot, a console,
 //! exceptions that end the run cleanly, paging, interrupts and an exit status. The
 //! `sample-kernel` demo and the runtime's own check kernel are built on it; further test
-//! kernels (and later an arm64 port and a UEFI entry) are meant to be.
+//! kernels (and later an arm64 port) are meant to be.
 //!
 //! # Boot contract
 //!
@@ -11,6 +11,12 @@
 //! crate implements: one ELF linked at 1 MiB with a PVH 32-bit entry (the
 //! `XEN_ELFNOTE_PHYS32_ENTRY` note) and a 64-bit entry at `e_entry`, both handing over an
 //! `hvm_start_info`; a 16550 UART at port 0x3F8; `isa-debug-exit` at port 0xF4.
+//!
+//! Built for `x86_64-unknown-uefi` instead, the same kernel is an EFI application (the
+//! `efi_main` entry of the `uefi_entry` module, "UEFI entry" in `docs/architecture.md`): it
+//! reads the memory map, the ACPI root pointer and the SPCR from the firmware, exits boot
+//! services and continues on the same runtime set-up below, with the UEFI memory map
+//! ([`efi`]) as the page allocator's map and the console on the UART [`uart`] chose.
 //!
 //! # Using it
 //!
@@ -31,17 +37,22 @@
 //!
 //! # Host builds
 //!
-//! The portable parts ([`bootinfo`], [`frames`], [`report`], [`sync`], [`text`]) build on every target
-//! and are unit-tested on the host (`cargo test -p kernel-rt`). Everything that executes
-//! privileged instructions is compiled only for the bare-metal target (`cfg(rt_kernel)`,
-//! set by the build script) and lives under [`arch`].
+//! The portable parts ([`acpi`], [`bootinfo`], [`efi`], [`frames`], [`report`], [`sync`],
+//! [`text`], [`uart`]) build on every target and are unit-tested on the host
+//! (`cargo test -p kernel-rt`). Everything that executes privileged instructions is
+//! compiled only for the bare-metal targets (`cfg(rt_kernel)`, set by the build script for
+//! `x86_64-unknown-none` and `x86_64-unknown-uefi`) and lives under [`arch`]; the UEFI
+//! entry, which calls the firmware, only for `x86_64-unknown-uefi`.
 #![no_std]
 
+pub mod acpi;
 pub mod bootinfo;
+pub mod efi;
 pub mod frames;
 pub mod report;
 pub mod sync;
 pub mod text;
+pub mod uart;
 
 #[cfg(rt_kernel)]
 pub mod arch;
@@ -51,6 +62,8 @@ pub mod console;
 mod entry;
 #[cfg(rt_kernel)]
 mod panic;
+#[cfg(all(rt_kernel, target_os = "uefi"))]
+mod uefi_entry;
 
 #[cfg(rt_kernel)]
 pub use arch::x86_64::{apic, exit::exit, interrupts};

@@ -2,9 +2,9 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`boot`] | PVH and 64-bit entry points, boot page tables, stack |
+//! | `boot` | PVH and 64-bit entry points, boot page tables, stack (not in UEFI builds) |
 //! | [`paging`] | the runtime's identity map |
-//! | [`serial`] | 16550 UART at port 0x3F8 |
+//! | [`serial`] | 16550 UART (COM1 at port 0x3F8, or the port the ACPI SPCR names) |
 //! | [`gdt`] | GDT and TSS (IST stack for #DF) |
 //! | [`idt`] | IDT, interrupt entry stubs, exception reports |
 //! | [`interrupts`] | vectors the kernel can register handlers for |
@@ -12,8 +12,10 @@
 //! | [`pic`] | the legacy 8259 PICs (remapped and masked) |
 //! | [`exit`] | isa-debug-exit and halt |
 //! | [`cpu`] | CPUID and SSE set-up |
+//! | `uefi` | the UEFI entry's console choice and stack switch (`x86_64-unknown-uefi` only) |
 
 pub mod apic;
+#[cfg(not(target_os = "uefi"))]
 pub mod boot;
 pub mod cpu;
 pub mod exit;
@@ -23,3 +25,5 @@ pub mod interrupts;
 pub mod paging;
 pub mod pic;
 pub mod serial;
+#[cfg(target_os = "uefi")]
+pub(crate) mod uefi;

@@ -1,4 +1,4 @@
-//! The 16550 UART at I/O port 0x3F8 (COM1): 115200 baud, 8N1, polled output.
+//! A 16550 UART in I/O port space, normally COM1 at 0x3F8: 115200 baud, 8N1, polled output.
 
 use core::fmt;
 
@@ -24,7 +24,31 @@ impl Serial {
     /// The UART at COM1. Call [`init`](Self::init) once before relying on the line
     /// settings.
     pub const fn com1() -> Self {
-        Self { base: COM1 }
+        Self::at(COM1)
+    }
+
+    /// The UART whose first register is I/O port `base`.
+    pub const fn at(base: u16) -> Self {
+        Self { base }
+    }
+
+    /// Whether a UART answers at the port: its scratch register (offset 7, which the
+    /// 16550 keeps and nothing reads) holds two test patterns; a port with no device
+    /// reads 0xFF. The register's old value is put back.
+    pub fn answers(&mut self) -> bool {
+        let mut scratch = self.port(7);
+        // SAFETY: the scratch register has no function; reading and writing it changes
+        // nothing in the UART's operation and touches no memory.
+        let old = unsafe { scratch.read() };
+        let answers = [0x5a_u8, 0xa5].into_iter().all(|pattern| {
+            // SAFETY: as above.
+            unsafe { scratch.write(pattern) };
+            // SAFETY: as above.
+            unsafe { scratch.read() == pattern }
+        });
+        // SAFETY: as above.
+        unsafe { scratch.write(old) };
+        answers
     }
 
     fn port(&self, offset: u16) -> Port<u8> {

@@ -1,0 +1,664 @@
+//! The few ACPI tables the runtime reads: the RSDP, the RSDT/XSDT that list the other
+//! tables, and the SPCR (Serial Port Console Redirection table), which names the UART a
+//! console should use.
+//!
+//! Layouts (all little-endian, offsets in bytes):
+//!
+//! * RSDP (ACPI 6.5, 5.2.5.3): `"RSD PTR "` (8), checksum of the first 20 bytes (8),
+//!   OEM ID (9..15), revision (15; 0 = ACPI 1.0, which has only the first 20 bytes),
+//!   `RsdtAddress: u32` (16), `Length: u32` (20), `XsdtAddress: u64` (24), extended checksum
+//!   over `Length` bytes (32).
+//! * System description table header (ACPI 6.5, 5.2.6), 36 bytes: signature (0..4),
+//!   `Length: u32` (4) of the whole table, revision (8), checksum over `Length` bytes (9),
+//!   OEM fields. The RSDT (5.2.7) follows it with `u32` table addresses, the XSDT (5.2.8)
+//!   with `u64` ones.
+//! * Generic Address Structure (ACPI 6.5, 5.2.3.2), 12 bytes: address space ID (0 = system
+//!   memory, 1 = system I/O), register bit width, bit offset, access size, `Address: u64`.
+//! * SPCR (Microsoft "Serial Port Console Redirection Table", revisions 1-4): header,
+//!   interface type (36; the DBG2 serial port subtypes), 3 reserved bytes, the UART's base
+//!   address as a Generic Address Structure (40), interrupt type (52), PC-AT IRQ (53),
+//!   global system interrupt (54), configured baud rate code (58), ...; 80 bytes in
+//!   revision 2.
+//!
+//! Every byte here comes from the firmware, so it is read through [`PhysMemory`] (which
+//! bounds-checks every access); table lengths and table counts are capped, checksums are
+//! verified, and bad data is an [`AcpiError`], never a panic.
+
+use core::fmt;
+
+use crate::bootinfo::{PhysMemory, Unreadable};
+
+/// Size of the ACPI 1.0 part of the RSDP, which its first checksum covers.
+const RSDP_V1_SIZE: usize = 20;
+
+/// Size of the ACPI 2.0+ RSDP.
+const RSDP_V2_SIZE: usize = 36;
+
+/// Size of a system description table header.
+const SDT_HEADER_SIZE: u32 = 36;
+
+/// The longest table the parser reads (checksums are computed over the whole table).
+pub const MAX_TABLE_LENGTH: u32 = 64 * 1024;
+
+/// At most this many RSDT/XSDT entries are searched.
+pub const MAX_TABLES: u32 = 256;
+
+/// The smallest SPCR that holds the UART's address and baud rate (up to and including the
+/// baud rate code at offset 58).
+const SPCR_MIN_LENGTH: u32 = 59;
+
+/// Why the ACPI tables could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcpiError {
+    /// A structure lies outside readable memory.
+    Unreadable {
+        /// Which structure.
+        what: &'static str,
+        /// Its physical address.
+        paddr: u64,
+    },
+    /// A structure does not start with its signature.
+    BadSignature {
+        /// Which structure.
+        what: &'static str,
+        /// Its physical address.
+        paddr: u64,
+    },
+    /// The bytes of a structure do not sum to zero.
+    BadChecksum {
+        /// Which structure.
+        what: &'static str,
+        /// Its physical address.
+        paddr: u64,
+    },
+    /// A length field is too small for the structure, or larger than [`MAX_TABLE_LENGTH`].
+    BadLength {
+        /// Which structure.
+        what: &'static str,
+        /// Its physical address.
+        paddr: u64,
+        /// The length it claims.
+        length: u32,
+    },
+}
+
+impl fmt::Display for AcpiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Unreadable { what, paddr } => {
+                write!(f, "{what} at {paddr:#x} is outside readable memory")
+            }
+            Self::BadSignature { what, paddr } => {
+                write!(f, "{what} at {paddr:#x} has a wrong signature")
+            }
+            Self::BadChecksum { what, paddr } => {
+                write!(f, "{what} at {paddr:#x} has a wrong checksum")
+            }
+            Self::BadLength {
+                what,
+                paddr,
+                length,
+            } => write!(f, "{what} at {paddr:#x} claims length {length}"),
+        }
+    }
+}
+
+impl core::error::Error for AcpiError {}
+
+/// The root pointer: where the table list is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rsdp {
+    /// Physical address of the RSDP itself.
+    pub paddr: u64,
+    /// The RSDP revision (0 = ACPI 1.0, 2 = ACPI 2.0 and later).
+    pub revision: u8,
+    /// The RSDT's physical address (32-bit table addresses).
+    pub rsdt: u32,
+    /// The XSDT's physical address (64-bit table addresses), when the revision has one and
+    /// it is not 0. Used in preference to the RSDT (ACPI 6.5, 5.2.5.3).
+    pub xsdt: Option<u64>,
+}
+
+impl Rsdp {
+    /// Reads and checks the RSDP at `paddr`: signature, the ACPI 1.0 checksum and, for
+    /// revision 2 and later, the length and the extended checksum.
+    ///
+    /// # Errors
+    ///
+    /// [`AcpiError`] when the RSDP is unreadable, has a wrong signature, checksum or length.
+    pub fn read(mem: &impl PhysMemory, paddr: u64) -> Result<Self, AcpiError> {
+        const WHAT: &str = "RSDP";
+        let mut raw = [0_u8; RSDP_V2_SIZE];
+        read(mem, paddr, &mut raw[..RSDP_V1_SIZE], WHAT)?;
+        if &raw[..8] != b"RSD PTR " {
+            return Err(AcpiError::BadSignature { what: WHAT, paddr });
+        }
+        if !sums_to_zero(&raw[..RSDP_V1_SIZE]) {
+            return Err(AcpiError::BadChecksum { what: WHAT, paddr });
+        }
+        let revision = raw[15];
+        let rsdt = le_u32(&raw, 16);
+        if revision < 2 {
+            return Ok(Self {
+                paddr,
+                revision,
+                rsdt,
+                xsdt: None,
+            });
+        }
+        read(mem, paddr, &mut raw, WHAT)?;
+        let length = le_u32(&raw, 20);
+        if length < RSDP_V2_SIZE as u32 || length > MAX_TABLE_LENGTH {
+            return Err(AcpiError::BadLength {
+                what: WHAT,
+                paddr,
+                length,
+            });
+        }
+        if checksum(mem, paddr, length, WHAT)? != 0 {
+            return Err(AcpiError::BadChecksum { what: WHAT, paddr });
+        }
+        let xsdt = le_u64(&raw, 24);
+        Ok(Self {
+            paddr,
+            revision,
+            rsdt,
+            xsdt: (xsdt != 0).then_some(xsdt),
+        })
+    }
+
+    /// Finds the first table with `signature` listed in the XSDT (or, without one, the
+    /// RSDT) whose header and checksum are valid, and returns its physical address.
+    /// Entries pointing at unreadable memory or at tables with a bad checksum are
+    /// skipped, like an operating system skips them; only a broken XSDT/RSDT is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`AcpiError`] when the XSDT/RSDT itself is unreadable, has a wrong signature,
+    /// length or checksum.
+    pub fn find_table(
+        &self,
+        mem: &impl PhysMemory,
+        signature: &[u8; 4],
+    ) -> Result<Option<u64>, AcpiError> {
+        let (what, root, sig, entry_size): (_, _, &[u8; 4], u32) = match self.xsdt {
+            Some(xsdt) => ("XSDT", xsdt, b"XSDT", 8),
+            None => ("RSDT", u64::from(self.rsdt), b"RSDT", 4),
+        };
+        let length = table_header(mem, root, sig, what)?;
+        let entries = ((length - SDT_HEADER_SIZE) / entry_size).min(MAX_TABLES);
+        for i in 0..entries {
+            let at = root
+                .checked_add(u64::from(SDT_HEADER_SIZE + i * entry_size))
+                .ok_or(AcpiError::Unreadable { what, paddr: root })?;
+            let mut raw = [0_u8; 8];
+            read(mem, at, &mut raw[..entry_size as usize], what)?;
+            let table = le_u64(&raw, 0);
+            if table == 0 {
+                continue;
+            }
+            let mut head = [0_u8; 4];
+            if mem.read(table, &mut head).is_err() || &head != signature {
+                continue;
+            }
+            if table_header(mem, table, signature, "table").is_ok() {
+                return Ok(Some(table));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// An ACPI Generic Address Structure (ACPI 6.5, 5.2.3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GenericAddress {
+    /// The address space.
+    pub space: AddressSpace,
+    /// Register width in bits (0 = not given).
+    pub bit_width: u8,
+    /// Register offset in bits.
+    pub bit_offset: u8,
+    /// Access size: 0 undefined, 1 byte, 2 word, 3 dword, 4 qword.
+    pub access_size: u8,
+    /// The address in that space.
+    pub address: u64,
+}
+
+/// A Generic Address Structure's address space ID (ACPI 6.5, table 5.25); an open set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressSpace(pub u8);
+
+impl AddressSpace {
+    /// System memory (MMIO).
+    pub const SYSTEM_MEMORY: Self = Self(0);
+    /// System I/O (x86 port space).
+    pub const SYSTEM_IO: Self = Self(1);
+}
+
+/// The SPCR's interface type: the DBG2 serial port subtype (Microsoft "Debug Port Table 2",
+/// table 3); an open set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UartInterface(pub u8);
+
+impl UartInterface {
+    /// Fully 16550-compatible.
+    pub const FULL_16550: Self = Self(0x00);
+    /// The 16550 subset of the DBGP specification (a 16450 register set).
+    pub const SUBSET_16550: Self = Self(0x01);
+    /// ARM PL011.
+    pub const ARM_PL011: Self = Self(0x03);
+    /// ARM SBSA generic UART, 32-bit accesses only (deprecated subtype).
+    pub const ARM_SBSA_32BIT: Self = Self(0x0d);
+    /// ARM SBSA generic UART.
+    pub const ARM_SBSA_GENERIC: Self = Self(0x0e);
+    /// 16550-compatible with the register layout given by the Generic Address Structure.
+    pub const COMPATIBLE_16550_WITH_GAS: Self = Self(0x12);
+
+    /// Whether software drives it like a 16550 (full, subset, or laid out by the GAS).
+    pub const fn is_16550(self) -> bool {
+        matches!(self.0, 0x00 | 0x01 | 0x12)
+    }
+
+    /// The name of a known interface.
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0x00 => "16550",
+            0x01 => "16550 subset",
+            0x03 => "PL011",
+            0x0d => "SBSA generic UART (32-bit)",
+            0x0e => "SBSA generic UART",
+            0x12 => "16550 (GAS layout)",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for UartInterface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "interface type {:#x}", self.0),
+        }
+    }
+}
+
+impl fmt::Display for UartInterface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// What the SPCR says about the console UART.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spcr {
+    /// Physical address of the table.
+    pub paddr: u64,
+    /// The table's revision.
+    pub revision: u8,
+    /// The kind of UART.
+    pub interface: UartInterface,
+    /// Where its registers are.
+    pub base: GenericAddress,
+    /// The configured baud rate code: 0 = as the firmware left it, 3 = 9600, 4 = 19200,
+    /// 6 = 57600, 7 = 115200.
+    pub baud_rate: u8,
+}
+
+impl Spcr {
+    /// Reads the SPCR at `paddr` (as [`Rsdp::find_table`] found it).
+    ///
+    /// # Errors
+    ///
+    /// [`AcpiError`] when the table is unreadable, is not an SPCR, is too short to name
+    /// the UART, or has a wrong checksum.
+    pub fn read(mem: &impl PhysMemory, paddr: u64) -> Result<Self, AcpiError> {
+        const WHAT: &str = "SPCR";
+        let length = table_header(mem, paddr, b"SPCR", WHAT)?;
+        if length < SPCR_MIN_LENGTH {
+            return Err(AcpiError::BadLength {
+                what: WHAT,
+                paddr,
+                length,
+            });
+        }
+        let mut raw = [0_u8; SPCR_MIN_LENGTH as usize];
+        read(mem, paddr, &mut raw, WHAT)?;
+        Ok(Self {
+            paddr,
+            revision: raw[8],
+            interface: UartInterface(raw[36]),
+            base: GenericAddress {
+                space: AddressSpace(raw[40]),
+                bit_width: raw[41],
+                bit_offset: raw[42],
+                access_size: raw[43],
+                address: le_u64(&raw, 44),
+            },
+            baud_rate: raw[58],
+        })
+    }
+
+    /// Finds and reads the SPCR through the root pointer at `rsdp`; `None` when the
+    /// firmware has none.
+    ///
+    /// # Errors
+    ///
+    /// [`AcpiError`] when the RSDP, the XSDT/RSDT or the SPCR is broken.
+    pub fn find(mem: &impl PhysMemory, rsdp: u64) -> Result<Option<Self>, AcpiError> {
+        let rsdp = Rsdp::read(mem, rsdp)?;
+        match rsdp.find_table(mem, b"SPCR")? {
+            Some(paddr) => Self::read(mem, paddr).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Checks the header of the table at `paddr`: signature, a length between the header
+/// size and [`MAX_TABLE_LENGTH`], and the checksum. Returns the length.
+fn table_header(
+    mem: &impl PhysMemory,
+    paddr: u64,
+    signature: &[u8; 4],
+    what: &'static str,
+) -> Result<u32, AcpiError> {
+    let mut head = [0_u8; SDT_HEADER_SIZE as usize];
+    read(mem, paddr, &mut head, what)?;
+    if &head[..4] != signature {
+        return Err(AcpiError::BadSignature { what, paddr });
+    }
+    let length = le_u32(&head, 4);
+    if !(SDT_HEADER_SIZE..=MAX_TABLE_LENGTH).contains(&length) {
+        return Err(AcpiError::BadLength {
+            what,
+            paddr,
+            length,
+        });
+    }
+    if checksum(mem, paddr, length, what)? != 0 {
+        return Err(AcpiError::BadChecksum { what, paddr });
+    }
+    Ok(length)
+}
+
+/// The 8-bit sum of `length` bytes at `paddr`, read in chunks.
+fn checksum(
+    mem: &impl PhysMemory,
+    paddr: u64,
+    length: u32,
+    what: &'static str,
+) -> Result<u8, AcpiError> {
+    let mut sum = 0_u8;
+    let mut chunk = [0_u8; 64];
+    let mut done = 0_u32;
+    while done < length {
+        let n = (length - done).min(chunk.len() as u32) as usize;
+        let at = paddr
+            .checked_add(u64::from(done))
+            .ok_or(AcpiError::Unreadable { what, paddr })?;
+        read(mem, at, &mut chunk[..n], what)?;
+        sum = chunk[..n].iter().fold(sum, |s, &b| s.wrapping_add(b));
+        done += n as u32;
+    }
+    Ok(sum)
+}
+
+fn sums_to_zero(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0_u8, |s, &b| s.wrapping_add(b)) == 0
+}
+
+fn read(
+    mem: &impl PhysMemory,
+    paddr: u64,
+    buf: &mut [u8],
+    what: &'static str,
+) -> Result<(), AcpiError> {
+    mem.read(paddr, buf)
+        .map_err(|Unreadable| AcpiError::Unreadable { what, paddr })
+}
+
+fn le_u32(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn le_u64(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::vec::Vec;
+
+    /// Guest memory for tests: `bytes` at physical address `base`, nothing else readable.
+    pub(crate) struct FakeMemory {
+        pub(crate) base: u64,
+        pub(crate) bytes: Vec<u8>,
+    }
+
+    impl PhysMemory for FakeMemory {
+        fn read(&self, paddr: u64, buf: &mut [u8]) -> Result<(), Unreadable> {
+            let start = paddr.checked_sub(self.base).ok_or(Unreadable)?;
+            let start = usize::try_from(start).map_err(|_| Unreadable)?;
+            let end = start.checked_add(buf.len()).ok_or(Unreadable)?;
+            buf.copy_from_slice(self.bytes.get(start..end).ok_or(Unreadable)?);
+            Ok(())
+        }
+    }
+
+    pub(crate) const BASE: u64 = 0x7f00_0000;
+    pub(crate) const RSDP_AT: u64 = BASE;
+    const XSDT_AT: u64 = BASE + 0x100;
+    const RSDT_AT: u64 = BASE + 0x200;
+    const FACP_AT: u64 = BASE + 0x300;
+    const SPCR_AT: u64 = BASE + 0x400;
+
+    fn put(mem: &mut FakeMemory, at: u64, bytes: &[u8]) {
+        let i = (at - mem.base) as usize;
+        mem.bytes[i..i + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// Sets the byte at `checksum_at` so that `len` bytes from `start` sum to zero.
+    fn fix_checksum(mem: &mut FakeMemory, start: u64, len: usize, checksum_at: u64) {
+        let s = (start - mem.base) as usize;
+        let c = (checksum_at - mem.base) as usize;
+        mem.bytes[c] = 0;
+        let sum = mem.bytes[s..s + len]
+            .iter()
+            .fold(0_u8, |a, &b| a.wrapping_add(b));
+        mem.bytes[c] = sum.wrapping_neg();
+    }
+
+    fn table(mem: &mut FakeMemory, at: u64, signature: &[u8; 4], body: &[u8]) {
+        let len = SDT_HEADER_SIZE as usize + body.len();
+        let mut t = std::vec![0_u8; len];
+        t[..4].copy_from_slice(signature);
+        t[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+        t[8] = 2;
+        t[10..16].copy_from_slice(b"HVENLT");
+        t[36..].copy_from_slice(body);
+        put(mem, at, &t);
+        fix_checksum(mem, at, len, at + 9);
+    }
+
+    /// The SPCR body (after the header) of a 16550 at I/O port `port`, 80-byte revision 2.
+    pub(crate) fn spcr_body(interface: u8, space: u8, address: u64) -> Vec<u8> {
+        let mut b = std::vec![0_u8; 80 - 36];
+        b[0] = interface;
+        b[4] = space;
+        b[5] = 8;
+        b[7] = 1;
+        b[8..16].copy_from_slice(&address.to_le_bytes());
+        b[22] = 7; // 115200 baud
+        b
+    }
+
+    /// Firmware-like tables: RSDP revision 2, an XSDT and an RSDT listing a FACP and,
+    /// with `spcr`, an SPCR.
+    pub(crate) fn firmware(spcr: Option<Vec<u8>>) -> FakeMemory {
+        let mut mem = FakeMemory {
+            base: BASE,
+            bytes: std::vec![0; 0x1000],
+        };
+        let mut rsdp = [0_u8; RSDP_V2_SIZE];
+        rsdp[..8].copy_from_slice(b"RSD PTR ");
+        rsdp[9..15].copy_from_slice(b"HVENLT");
+        rsdp[15] = 2;
+        rsdp[16..20].copy_from_slice(&(RSDT_AT as u32).to_le_bytes());
+        rsdp[20..24].copy_from_slice(&(RSDP_V2_SIZE as u32).to_le_bytes());
+        rsdp[24..32].copy_from_slice(&XSDT_AT.to_le_bytes());
+        put(&mut mem, RSDP_AT, &rsdp);
+        fix_checksum(&mut mem, RSDP_AT, RSDP_V1_SIZE, RSDP_AT + 8);
+        fix_checksum(&mut mem, RSDP_AT, RSDP_V2_SIZE, RSDP_AT + 32);
+
+        let mut tables = std::vec![FACP_AT];
+        if let Some(body) = spcr {
+            table(&mut mem, SPCR_AT, b"SPCR", &body);
+            tables.push(SPCR_AT);
+        }
+        table(&mut mem, FACP_AT, b"FACP", &[0; 8]);
+        let xsdt: Vec<u8> = tables.iter().flat_map(|t| t.to_le_bytes()).collect();
+        table(&mut mem, XSDT_AT, b"XSDT", &xsdt);
+        let rsdt: Vec<u8> = tables
+            .iter()
+            .flat_map(|&t| (t as u32).to_le_bytes())
+            .collect();
+        table(&mut mem, RSDT_AT, b"RSDT", &rsdt);
+        mem
+    }
+
+    #[test]
+    fn finds_a_16550_in_io_space_through_the_xsdt() {
+        let mem = firmware(Some(spcr_body(0, 1, 0x3f8)));
+        let rsdp = Rsdp::read(&mem, RSDP_AT).expect("valid RSDP");
+        assert_eq!(rsdp.revision, 2);
+        assert_eq!(rsdp.xsdt, Some(XSDT_AT));
+        let spcr = Spcr::find(&mem, RSDP_AT)
+            .expect("valid tables")
+            .expect("an SPCR");
+        assert_eq!(spcr.paddr, SPCR_AT);
+        assert_eq!(spcr.interface, UartInterface::FULL_16550);
+        assert!(spcr.interface.is_16550());
+        assert_eq!(spcr.base.space, AddressSpace::SYSTEM_IO);
+        assert_eq!(spcr.base.address, 0x3f8);
+        assert_eq!(spcr.baud_rate, 7);
+    }
+
+    #[test]
+    fn acpi_1_rsdp_uses_the_rsdt() {
+        let mut mem = firmware(Some(spcr_body(3, 0, 0x900_0000)));
+        mem.bytes[15] = 0;
+        fix_checksum(&mut mem, RSDP_AT, RSDP_V1_SIZE, RSDP_AT + 8);
+        let rsdp = Rsdp::read(&mem, RSDP_AT).expect("valid RSDP");
+        assert_eq!(rsdp.xsdt, None);
+        let spcr = Spcr::find(&mem, RSDP_AT)
+            .expect("valid tables")
+            .expect("an SPCR");
+        assert_eq!(spcr.interface, UartInterface::ARM_PL011);
+        assert_eq!(spcr.base.space, AddressSpace::SYSTEM_MEMORY);
+        assert_eq!(spcr.base.address, 0x900_0000);
+    }
+
+    #[test]
+    fn no_spcr_is_none() {
+        let mem = firmware(None);
+        assert_eq!(Spcr::find(&mem, RSDP_AT), Ok(None));
+    }
+
+    #[test]
+    fn broken_rsdp_is_an_error() {
+        let mut mem = firmware(None);
+        mem.bytes[0] = b'X';
+        assert_eq!(
+            Rsdp::read(&mem, RSDP_AT),
+            Err(AcpiError::BadSignature {
+                what: "RSDP",
+                paddr: RSDP_AT
+            })
+        );
+        let mut mem = firmware(None);
+        mem.bytes[10] ^= 1;
+        assert_eq!(
+            Rsdp::read(&mem, RSDP_AT),
+            Err(AcpiError::BadChecksum {
+                what: "RSDP",
+                paddr: RSDP_AT
+            })
+        );
+        assert_eq!(
+            Rsdp::read(&mem, 0x10),
+            Err(AcpiError::Unreadable {
+                what: "RSDP",
+                paddr: 0x10
+            })
+        );
+    }
+
+    #[test]
+    fn a_table_with_a_bad_checksum_is_skipped() {
+        let mut mem = firmware(Some(spcr_body(0, 1, 0x3f8)));
+        let i = (SPCR_AT - BASE) as usize + 40;
+        mem.bytes[i] ^= 0x80;
+        assert_eq!(Spcr::find(&mem, RSDP_AT), Ok(None));
+    }
+
+    #[test]
+    fn a_broken_xsdt_is_an_error() {
+        let mut mem = firmware(None);
+        let i = (XSDT_AT - BASE) as usize + 4;
+        mem.bytes[i..i + 4].copy_from_slice(&0x10_0000_u32.to_le_bytes());
+        assert_eq!(
+            Spcr::find(&mem, RSDP_AT),
+            Err(AcpiError::BadLength {
+                what: "XSDT",
+                paddr: XSDT_AT,
+                length: 0x10_0000
+            })
+        );
+    }
+
+    #[test]
+    fn a_short_spcr_is_an_error() {
+        let mut mem = firmware(None);
+        table(&mut mem, SPCR_AT, b"SPCR", &[0; 8]);
+        assert_eq!(
+            Spcr::read(&mem, SPCR_AT),
+            Err(AcpiError::BadLength {
+                what: "SPCR",
+                paddr: SPCR_AT,
+                length: 44
+            })
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the firmware wrote, the parser returns (no panic).
+        #[test]
+        fn arbitrary_firmware_data_never_panics(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..0x600),
+            at in 0_u64..0x600,
+            signature_ok in proptest::bool::ANY,
+        ) {
+            let mut mem = FakeMemory { base: BASE, bytes };
+            let i = at as usize;
+            if signature_ok && mem.bytes.len() >= i + 8 {
+                mem.bytes[i..i + 8].copy_from_slice(b"RSD PTR ");
+            }
+            let _ = Spcr::find(&mem, BASE + at);
+        }
+
+        /// Corrupting one byte of valid tables gives an error, no SPCR, or an SPCR still
+        /// read from the checked table: never a panic.
+        #[test]
+        fn one_corrupt_byte_never_panics(at in 0_usize..0x1000, flip in 1_u8..=255) {
+            let mut mem = firmware(Some(spcr_body(0, 1, 0x3f8)));
+            mem.bytes[at] ^= flip;
+            let _ = Spcr::find(&mem, RSDP_AT);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Booting the sample kernel through UEFI firmware under QEMU: `cargo xtask run
+//! --firmware uefi` and the UEFI boot of `cargo xtask test`.
+//!
+//! The machine is the PVH boot's ([`qemu::machine_args`]: same memory, serial console,
+//! `isa-debug-exit` and `-no-reboot`, so the same exit statuses and time limits apply),
+//! plus OVMF as two pflash devices (the read-only code and a fresh copy of the variable
+//! store, so boot entries an earlier run saved never change a run) and the disk of
+//! [`crate::image`] as a read-only virtio disk. With no boot entries of its own OVMF
+//! boots the disk's `\EFI\BOOT\BOOTX64.EFI`.
+//!
+//! OVMF prints on the same serial port before the kernel runs (screen control sequences,
+//! `BdsDxe: loading Boot0001 ...`), which says nothing about the kernel and changes with
+//! the firmware build. [`kernel_output`] cuts the serial output at the kernel's first line,
+//! the UEFI entry's first `[efi] ` line, so a transcript holds exactly what the kernel
+//! printed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cmd;
+use crate::image::{self, Arch, Format};
+use crate::kernel::Profile;
+use crate::qemu::{self, Host, Machine, Run, Verdict};
+use crate::transcript;
+
+/// OVMF from Debian's `ovmf` package: code and variable store template, the 4 MiB build
+/// first, then the 2 MiB one of older releases.
+const OVMF_CANDIDATES: [(&str, &str); 2] = [
+    (
+        "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "/usr/share/OVMF/OVMF_VARS_4M.fd",
+    ),
+    (
+        "/usr/share/OVMF/OVMF_CODE.fd",
+        "/usr/share/OVMF/OVMF_VARS.fd",
+    ),
+];
+
+/// What the kernel prints first on a UEFI boot (the UEFI entry's firmware console lines).
+pub(crate) const KERNEL_FIRST_LINE: &str = "[efi] ";
+
+/// The firmware files of one UEFI boot.
+#[derive(Clone, Debug)]
+pub(crate) struct Ovmf {
+    /// The firmware code (read-only pflash unit 0).
+    pub(crate) code: PathBuf,
+    /// The variable store template, copied for each run (pflash unit 1).
+    pub(crate) vars_template: PathBuf,
+}
+
+impl Ovmf {
+    /// The installed OVMF.
+    ///
+    /// # Errors
+    ///
+    /// When none of the known paths exists.
+    pub(crate) fn find() -> Result<Self, String> {
+        OVMF_CANDIDATES
+            .iter()
+            .map(|&(code, vars)| (Path::new(code), Path::new(vars)))
+            .find(|(code, vars)| code.is_file() && vars.is_file())
+            .map(|(code, vars)| Self {
+                code: code.to_path_buf(),
+                vars_template: vars.to_path_buf(),
+            })
+            .ok_or_else(|| {
+                format!(
+                    "no OVMF firmware at {} (Debian package ovmf; `cargo xtask setup` installs \
+                     it)",
+                    OVMF_CANDIDATES.map(|(code, _)| code).join(" or ")
+                )
+            })
+    }
+
+    /// Copies the variable store template next to `disk`, for one run.
+    fn fresh_vars(&self, disk: &Path) -> Result<PathBuf, String> {
+        let mut name = disk.as_os_str().to_owned();
+        name.push(".vars.fd");
+        let vars = PathBuf::from(name);
+        fs::copy(&self.vars_template, &vars).map_err(|e| {
+            format!(
+                "copying {} to {}: {e}",
+                self.vars_template.display(),
+                vars.display()
+            )
+        })?;
+        Ok(vars)
+    }
+}
+
+/// Everything that decides the QEMU command line of a UEFI boot.
+#[derive(Clone, Debug)]
+pub(crate) struct UefiConfig {
+    pub(crate) host: Host,
+    pub(crate) machine: Machine,
+    /// The `hv-*` flags for KVM (as in [`qemu::Config`]).
+    pub(crate) hv_flags: Vec<String>,
+    /// The firmware code.
+    pub(crate) code: PathBuf,
+    /// This run's variable store.
+    pub(crate) vars: PathBuf,
+    /// The raw disk.
+    pub(crate) disk: PathBuf,
+}
+
+impl UefiConfig {
+    /// The program and arguments. `program` is the QEMU executable's name.
+    pub(crate) fn command_line(&self, program: &str) -> Vec<String> {
+        let mut args = qemu::machine_args(program, self.host, self.machine, None, &self.hv_flags);
+        let drive = |spec: &str, file: &Path| format!("{spec},file={}", file.display());
+        args.extend([
+            "-drive".into(),
+            drive("if=pflash,format=raw,unit=0,readonly=on", &self.code),
+            "-drive".into(),
+            drive("if=pflash,format=raw,unit=1", &self.vars),
+            "-drive".into(),
+            drive("if=none,id=esp,format=raw,readonly=on", &self.disk),
+            "-device".into(),
+            "virtio-blk-pci,drive=esp".into(),
+        ]);
+        args
+    }
+}
+
+/// The serial output from the kernel's first line on: what OVMF printed before is cut
+/// off. Without that line (the kernel never ran) the whole output is returned, so a
+/// transcript comparison shows what the firmware said.
+pub(crate) fn kernel_output(serial: &str) -> &str {
+    let at = serial
+        .match_indices(KERNEL_FIRST_LINE)
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || serial[..i].ends_with('\n'));
+    at.map_or(serial, |i| &serial[i..])
+}
+
+/// Makes the raw disk for `profile` and boots it under `host` with OVMF, copying the
+/// serial output to stdout when `stream` is set.
+pub(crate) fn boot(
+    host: Host,
+    machine: Machine,
+    hv_flags: Vec<String>,
+    profile: Profile,
+    stream: bool,
+    limit: Duration,
+) -> Result<Run, String> {
+    let ovmf = Ovmf::find()?;
+    let disk = image::default_path(Arch::X86_64, Format::Raw, profile);
+    image::make(Arch::X86_64, Format::Raw, profile, &disk)?;
+    let config = UefiConfig {
+        host,
+        machine,
+        hv_flags,
+        code: ovmf.code.clone(),
+        vars: ovmf.fresh_vars(&disk)?,
+        disk,
+    };
+    qemu::run_argv(&config.command_line(qemu::QEMU_X86_64), stream, limit)
+}
+
+/// The expected transcript of the UEFI boot under `tests/transcripts/`.
+const TRANSCRIPT: &str = "x86_64-uefi-qemu-tcg.txt";
+
+/// The expected transcript of the PVH boot, whose `[hv]` report the UEFI boot must repeat
+/// line for line.
+const PVH_TRANSCRIPT: &str = "x86_64-qemu-tcg.txt";
+
+/// The UEFI boot of `cargo xtask test`: the debug disk under OVMF, QEMU TCG, q35. Checks
+/// the success verdict, the transcript ([`TRANSCRIPT`]: the boot path's own `[efi]` and
+/// `[rt]` lines are expected there), and that its `[hv]` lines are exactly the PVH
+/// transcript's, the summary included.
+pub(crate) fn test(bless: bool, limit: Duration) -> Result<(), String> {
+    let run = boot(
+        Host::QemuTcg,
+        Machine::Q35,
+        Vec::new(),
+        Profile::Debug,
+        false,
+        limit,
+    )?;
+    let output = kernel_output(&run.serial);
+    let dir = cmd::root().join("tests/transcripts");
+    let mut problems = Vec::new();
+    if run.verdict != Verdict::Success {
+        problems.push(format!(
+            "verdict {} (expected {})\nserial output:\n{}",
+            run.verdict,
+            Verdict::Success,
+            run.serial
+        ));
+    }
+    if let Err(e) = transcript::check(&dir.join(TRANSCRIPT), output, bless) {
+        problems.push(e);
+    }
+    let pvh = fs::read_to_string(dir.join(PVH_TRANSCRIPT))
+        .map_err(|e| format!("reading {PVH_TRANSCRIPT}: {e}"))?;
+    let report = |text: &str| -> String {
+        text.lines()
+            .filter(|l| l.starts_with("[hv] "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let (uefi_report, pvh_report) = (report(&transcript::mask(output)), report(&pvh));
+    if uefi_report.is_empty() || uefi_report != pvh_report {
+        problems.push(format!(
+            "the [hv] report differs from the PVH boot's ({PVH_TRANSCRIPT}; - PVH, + UEFI):\n{}",
+            transcript::diff(&pvh_report, &uefi_report)
+        ));
+    }
+    let summary = run.summary_at.map_or_else(
+        || "no summary line".into(),
+        |t| format!("summary line after {:.2} s", t.as_secs_f64()),
+    );
+    if problems.is_empty() {
+        eprintln!(
+            "xtask: boot ok: sample-kernel (UEFI, OVMF, Debug, q35) in {:.2} s, {summary}",
+            run.elapsed.as_secs_f64()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "the UEFI boot failed ({summary}):\n{}",
+            problems.join("\n")
+        ))
+    }
+}
+
+/// The Windows command line of a UEFI boot under WHPX, run from the workspace root, with
+/// the firmware QEMU for Windows installs (`share\edk2-x86_64-code.fd`, and a copy of
+/// `share\edk2-i386-vars.fd` as `vars.fd`).
+pub(crate) fn whpx_command_line(machine: Machine, profile: Profile) -> Vec<String> {
+    let disk = image::default_path(Arch::X86_64, Format::Raw, profile);
+    let config = UefiConfig {
+        host: Host::QemuWhpx,
+        machine,
+        hv_flags: Vec::new(),
+        code: PathBuf::from(r"C:\Program Files\qemu\share\edk2-x86_64-code.fd"),
+        vars: PathBuf::from("vars.fd"),
+        disk: qemu::windows_path(&cmd::root(), &disk).into(),
+    };
+    let mut argv = config.command_line("qemu-system-x86_64.exe");
+    for arg in &mut argv {
+        if arg.contains(' ') {
+            *arg = format!("\"{arg}\"");
+        }
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcg_command_line_adds_firmware_and_disk_to_the_machine() {
+        let config = UefiConfig {
+            host: Host::QemuTcg,
+            machine: Machine::Q35,
+            hv_flags: Vec::new(),
+            code: "/c.fd".into(),
+            vars: "/v.fd".into(),
+            disk: "/d.img".into(),
+        };
+        assert_eq!(
+            config.command_line("qemu").join(" "),
+            "qemu -machine q35 -accel tcg -cpu max -m 128M -smp 1 -nodefaults -serial stdio \
+             -display none -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+             -no-reboot -drive if=pflash,format=raw,unit=0,readonly=on,file=/c.fd \
+             -drive if=pflash,format=raw,unit=1,file=/v.fd \
+             -drive if=none,id=esp,format=raw,readonly=on,file=/d.img \
+             -device virtio-blk-pci,drive=esp"
+        );
+    }
+
+    #[test]
+    fn whpx_command_line_quotes_the_firmware_path() {
+        let argv = whpx_command_line(Machine::Q35, Profile::Release);
+        assert_eq!(&argv[3..5], ["-accel", "whpx"]);
+        assert!(!argv.iter().any(|a| a == "-cpu"));
+        assert!(argv.contains(
+            &"\"if=pflash,format=raw,unit=0,readonly=on,file=C:\\Program Files\\qemu\\share\\edk2-x86_64-code.fd\""
+                .to_string()
+        ));
+        assert!(
+            argv.iter()
+                .any(|a| a.ends_with("images\\sample-kernel-x86_64-release.img"))
+        );
+    }
+
+    #[test]
+    fn firmware_output_before_the_kernel_is_cut() {
+        let serial = "\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001 \"x [efi] y\"\r\n\
+                      BdsDxe: starting\r\n[efi] kernel-rt: UEFI entry\r\n[rt] boot\r\n";
+        assert_eq!(
+            kernel_output(serial),
+            "[efi] kernel-rt: UEFI entry\r\n[rt] boot\r\n"
+        );
+        assert_eq!(kernel_output("[efi] a\n"), "[efi] a\n");
+        assert_eq!(kernel_output("no kernel\n"), "no kernel\n");
+    }
+}
