@@ -60,6 +60,10 @@ fi
 if ! rustup run 1.85 cargo --version >/dev/null 2>&1; then
   rustup toolchain install 1.85 --profile minimal
 fi
+# cargo-fuzz (run on nightly) fuzzes hv-guest's parsers of host-written data (fuzz/).
+if ! rustup run nightly cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
 for c in rust-src clippy rustfmt; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done

@@ -577,4 +577,6 @@ fn pipe_modes_and_connection_states() {
     assert_eq!(VmbusConnectionState::FAILED_LOW_RESOURCES.get(), 1);
     assert_eq!(VmbusConnectionState::FAILED_UNKNOWN_FAILURE.get(), 2);
     assert_eq!(VMBUS_INVALID_RELID, u32::MAX);
+    // Relids 1..=2047 name the 2048 event flags of one SINT (TLFS 11.10.5).
+    assert_eq!(VMBUS_MAX_CHILD_RELID, 2047);
 }

@@ -10,6 +10,8 @@
 //! * [`platform::Platform`]: the seam. Everything above it is safe, typed Rust that builds and
 //!   is unit-tested on the host against the scripted fakes in `testing` (feature `testing`).
 //! * [`hypercall`]: every hypercall calling convention of TLFS 3, typed over `hv-defs`.
+//! * [`vmbus`]: the VMBus client (not in the TLFS): version negotiation, offers, GPADLs,
+//!   channels and ring buffers, over a small transport trait the SynIC code implements.
 //!
 //! # Architectures
 //!
@@ -64,6 +66,7 @@ pub mod synic;
 pub mod testing;
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 pub mod tlb;
+pub mod vmbus;
 pub mod vp;
 pub mod vpreg;
 pub mod vpset;

@@ -112,6 +112,32 @@ const BOOTS: &[Boot] = &[
     ),
 ];
 
+/// The cargo-fuzz targets in `fuzz/` (parsers of host-written data) and how long each runs.
+const FUZZ_TARGETS: [&str; 2] = ["vmbus_messages", "vmbus_ring_reader"];
+const FUZZ_SECONDS: u32 = 20;
+
+/// Runs each fuzz target for [`FUZZ_SECONDS`] (cargo-fuzz on nightly, installed by
+/// `cargo xtask setup`); a crash fails the check.
+fn fuzz() -> Result<(), String> {
+    let installed = cmd::toolchain_cargo("nightly")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        return Err("cargo-fuzz is missing: run `cargo xtask setup`".into());
+    }
+    for target in FUZZ_TARGETS {
+        cmd::run(cmd::toolchain_cargo("nightly").args([
+            "fuzz",
+            "run",
+            target,
+            "--",
+            &format!("-max_total_time={FUZZ_SECONDS}"),
+        ]))?;
+    }
+    Ok(())
+}
+
 /// Runs every check; stops at the first failure.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let bless = match args {
@@ -178,14 +204,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     )?;
     crate::arm64::lint()?;
     cmd::run(cargo().args(["test", "--workspace", "--exclude", kernel::PACKAGE]))?;
-    // Miri checks the host-testable unsafe code (the fake platform's memory handover and the
-    // page types) for undefined behaviour. The fake leaks its pages on purpose (they stand in
-    // for guest memory that lives forever), so leak checking is off.
+    // Miri checks the host-testable unsafe code (the fake platform's memory handover, the
+    // page types, the VMBus rings with two threads sharing one ring) for undefined behaviour.
+    // The fake leaks its pages on purpose (they stand in for guest memory that lives
+    // forever), so leak checking is off.
     cmd::run(
         cmd::toolchain_cargo("nightly")
             .args(["miri", "test", "-p", "hv-guest", "--features", "testing"])
             .env("MIRIFLAGS", "-Zmiri-ignore-leaks"),
     )?;
+    fuzz()?;
     cmd::run(
         cargo()
             .args(["doc", "--no-deps", "-p", "hv-defs", "-p", "hv-guest"])

@@ -37,6 +37,12 @@ pub const VMBUS_GPADL_BODY_MAX_PFNS: usize =
 /// `vmbus.c` `VMBUS_FIRST_CHANID`: "Hyper-V devices never use channel #0").
 pub const VMBUS_INVALID_RELID: u32 = u32::MAX;
 
+/// The highest child relid: a relid names one of the 2048 SynIC event flags of the VMBus
+/// SINT (TLFS 11.10.5 `HV_EVENT_FLAGS_COUNT`), and relid 0 is never used (Linux
+/// `hyperv_vmbus.h` `MAX_CHANNEL_RELIDS`, the larger of 256 and `HV_EVENT_FLAGS_COUNT`;
+/// QEMU `vmbus.c` allocates relids from 1 up to the event flag count).
+pub const VMBUS_MAX_CHILD_RELID: u32 = 2047;
+
 /// The target VP that disables host-to-guest interrupts for a channel (OpenVMM
 /// `protocol.rs` `VP_INDEX_DISABLE_INTERRUPT`).
 pub const VMBUS_VP_INDEX_DISABLE_INTERRUPT: u32 = u32::MAX;

@@ -85,8 +85,8 @@
 //! * Host to guest: from 2.4 the host sets event flag *relid* in the SIEF page (TLFS 11.9)
 //!   of SINT 2 on the channel's target VP; before 2.4 it sets bit *relid* in the receive half
 //!   of the interrupt page and event flag 0 (Linux `vmbus_drv.c` `vmbus_chan_sched`). The
-//!   event-flag space limits relids to 2047 (TLFS 11.10.5 `HV_EVENT_FLAGS_COUNT`; QEMU
-//!   `VMBUS_CHANID_COUNT`).
+//!   event-flag space limits relids to [`VMBUS_MAX_CHILD_RELID`] = 2047 (TLFS 11.10.5
+//!   `HV_EVENT_FLAGS_COUNT`; QEMU `VMBUS_CHANID_COUNT`).
 //!
 //! The connection ids in offers are the host's choice; the guest only echoes them. QEMU
 //! uses 16 + relid (`vmbus.c` `VMBUS_CHAN_CONNECTION_OFFSET`); OpenVMM packs relid, SINT
