@@ -143,6 +143,8 @@ pub(crate) struct Vm {
     shadow_at: Option<u64>,
     pub(crate) stop: Option<Stop>,
     native_leaf1: [u32; 4],
+    /// The block being executed (start, size, instructions charged), until cut short.
+    current: Option<(u64, u32, u64)>,
 }
 
 impl Vm {
@@ -263,6 +265,37 @@ impl Vm {
             .map(|r| r.saturating_mul(100))
     }
 
+    /// The current block ends before `at` (a hook moved RIP or stopped the engine):
+    /// refunds the instructions from `at` to the block's end, which were charged when the
+    /// block started but will not run (or will be charged again by the block at `at`).
+    pub(crate) fn cut_block(&mut self, cpu: &Cpu<'_>, at: u64) {
+        let refund = self.unexecuted(cpu, at);
+        self.current = None;
+        self.instructions -= refund;
+        self.now_ns -= refund * NS_PER_INSTRUCTION;
+    }
+
+    /// Instructions of the current block from `at` to its end (charged, not yet run).
+    fn unexecuted(&self, cpu: &Cpu<'_>, at: u64) -> u64 {
+        let Some((start, size, charged)) = self.current else {
+            return 0;
+        };
+        if at < start || at >= start + u64::from(size) {
+            return 0;
+        }
+        let mut bytes = vec![0u8; (at - start) as usize];
+        if x86::read_linear(cpu, start, &mut bytes).is_err() {
+            return 0;
+        }
+        let mut decoder = Decoder::with_ip(64, &bytes, start, DecoderOptions::NONE);
+        let mut executed = 0;
+        while decoder.can_decode() {
+            let _ = decoder.decode();
+            executed += 1;
+        }
+        charged.saturating_sub(executed)
+    }
+
     fn decode_block(&mut self, cpu: &Cpu<'_>, address: u64, size: u32) -> Result<Block, Fault> {
         let mut bytes = vec![0u8; size as usize];
         x86::read_linear(cpu, address, &mut bytes)?;
@@ -317,6 +350,7 @@ impl Handler for Vm {
             return;
         }
         self.instructions += block.instructions;
+        self.current = Some((address, size, block.instructions));
         self.advance(block.instructions * NS_PER_INSTRUCTION);
         if let Some(limit) = self.max_instructions
             && self.instructions > limit
@@ -349,6 +383,7 @@ impl Handler for Vm {
         let mut decoder = Decoder::with_ip(64, &bytes, address, DecoderOptions::NONE);
         let insn = decoder.decode();
         let next = address + insn.len() as u64;
+        self.cut_block(cpu, next);
         match insn.code() {
             Code::Rdmsr => self.rdmsr(cpu, next),
             Code::Wrmsr => self.wrmsr(cpu, next),
@@ -399,7 +434,12 @@ impl Handler for Vm {
 
     fn on_rdtsc(&mut self, cpu: &mut Cpu<'_>, rdtscp: bool) -> bool {
         self.stats.rdtsc += 1;
+        // The time at this instruction: the rest of the block has been charged already.
+        let rip = cpu.read(R::RIP).unwrap_or(0);
+        let ahead = self.unexecuted(cpu, rip + 1) * NS_PER_INSTRUCTION;
+        self.now_ns -= ahead;
         let tsc = self.tsc();
+        self.now_ns += ahead;
         let _ = cpu.write(R::RAX, tsc & 0xFFFF_FFFF);
         let _ = cpu.write(R::RDX, tsc >> 32);
         if rdtscp {
@@ -424,13 +464,26 @@ impl Handler for Vm {
         bump(&mut self.stats.io_out, port);
         match port {
             COM1..=0x3FF => self.uart.write(port - COM1, value as u8),
-            DEBUG_EXIT_PORT => self.finish(cpu, Stop::Exit(Exit::DebugExit(value))),
+            DEBUG_EXIT_PORT => {
+                let rip = cpu.read(R::RIP).unwrap_or(0);
+                let mut decoder = [0u8; 16];
+                let len = x86::read_linear(cpu, rip, &mut decoder)
+                    .map(|()| {
+                        Decoder::with_ip(64, &decoder, rip, DecoderOptions::NONE)
+                            .decode()
+                            .len()
+                    })
+                    .unwrap_or(1);
+                self.cut_block(cpu, rip + len as u64);
+                self.finish(cpu, Stop::Exit(Exit::DebugExit(value)));
+            }
             _ => {}
         }
     }
 
     fn on_invalid(&mut self, cpu: &mut Cpu<'_>) -> bool {
         let rip = cpu.read(R::RIP).unwrap_or(0);
+        self.cut_block(cpu, rip + 1);
         let mut bytes = [0u8; 3];
         let is_hypercall = x86::read_linear(cpu, rip, &mut bytes).is_ok()
             && (bytes == [0x0F, 0x01, 0xC1] || bytes == [0x0F, 0x01, 0xD9]);
@@ -444,6 +497,8 @@ impl Handler for Vm {
 
     fn on_interrupt(&mut self, cpu: &mut Cpu<'_>, vector: u32) {
         let vector = vector as u8;
+        let rip = cpu.read(R::RIP).unwrap_or(0);
+        self.cut_block(cpu, rip + 1);
         match vector {
             // Exceptions with an error code. Unicorn does not expose the code it computed:
             // #PF's is rebuilt from a page walk; the others report 0.
@@ -486,6 +541,7 @@ impl Handler for Vm {
 
     fn on_unmapped(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64, _size: usize) {
         let rip = cpu.read(R::RIP).unwrap_or(0);
+        self.cut_block(cpu, rip + 1);
         self.stop = Some(Stop::Error(SimError::Unmapped { kind, address, rip }));
     }
 }
@@ -586,6 +642,7 @@ impl Machine {
             shadow_at: None,
             stop: None,
             native_leaf1,
+            current: None,
         });
         let vm = NonNull::from(Box::leak(vm));
         // SAFETY: `vm` stays valid until `Machine::drop`, which runs after the last
@@ -639,6 +696,15 @@ impl Machine {
     /// The range is not RAM.
     pub fn read_phys(&mut self, gpa: u64, buf: &mut [u8]) -> Result<(), SimError> {
         self.engine.cpu().read_mem(gpa, buf).map_err(emulator)
+    }
+
+    /// Writes guest physical memory (for test set-ups).
+    ///
+    /// # Errors
+    ///
+    /// The range is not RAM.
+    pub fn write_phys(&mut self, gpa: u64, bytes: &[u8]) -> Result<(), SimError> {
+        self.engine.cpu().write_mem(gpa, bytes).map_err(emulator)
     }
 
     /// Runs the guest until it exits or the run fails.
