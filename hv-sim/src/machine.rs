@@ -739,7 +739,10 @@ impl Machine {
                     }
                 }
                 (None, Err(error)) => return Err(SimError::Emulator { error, rip }),
-                (None, Ok(())) => vm.halt(&mut cpu, rip)?,
+                (None, Ok(())) => {
+                    vm.halt(&mut cpu, rip)?;
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
             }
         }
     }
