@@ -373,7 +373,7 @@ impl Vm {
         let now_ref = self.ref_time();
         match index {
             IA32_TSC => {
-                self.tsc_offset = i128::from(value) - i128::from(self.tsc()) + self.tsc_offset;
+                self.tsc_offset += i128::from(value) - i128::from(self.tsc());
             }
             apic::IA32_APIC_BASE => self.vps[0].apic.set_base(value)?,
             apic::X2APIC_MSR_BASE..=apic::X2APIC_MSR_LAST => {

@@ -181,11 +181,11 @@ impl Engine {
     ) -> Result<(), UcError> {
         let mut id: uc_hook = 0;
         let kind = c_int::try_from(kind.0).map_err(|_| uc_error::ARG)?;
-        // SAFETY: `callback` is a trampoline whose signature matches `kind`; `self.user` is
-        // the handler pointer whose validity `install`'s caller guarantees.
-        let err = unsafe {
-            match insn {
-                Some(insn) => uc_hook_add(
+        let err = match insn {
+            // SAFETY: `callback` is a trampoline whose signature matches `kind`; `self.user`
+            // is the handler pointer whose validity `install`'s caller guarantees.
+            Some(insn) => unsafe {
+                uc_hook_add(
                     self.handle,
                     &raw mut id,
                     kind,
@@ -194,8 +194,11 @@ impl Engine {
                     begin,
                     end,
                     insn as c_int,
-                ),
-                None => uc_hook_add(
+                )
+            },
+            // SAFETY: as above.
+            None => unsafe {
+                uc_hook_add(
                     self.handle,
                     &raw mut id,
                     kind,
@@ -203,8 +206,8 @@ impl Engine {
                     self.user,
                     begin,
                     end,
-                ),
-            }
+                )
+            },
         };
         check(err)
     }
