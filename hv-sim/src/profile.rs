@@ -1,0 +1,538 @@
+//! Partition profiles: which enlightenments the modelled hypervisor exposes.
+//!
+//! A [`Profile`] decides the hypervisor CPUID leaves 0x40000000–0x4000000C, the partition
+//! privilege mask (which synthetic MSRs and hypercalls are allowed) and the feature bits
+//! (XMM fast input/output, direct synthetic timers, crash MSRs, ...). Three named
+//! profiles exist, and QEMU's `hv-*` flags build KVM-style profiles with QEMU's meaning.
+//!
+//! # Sources
+//!
+//! * `kvm` and the `--hv` flags: QEMU `target/i386/kvm/kvm.c` (`kvm_hyperv_properties[]`,
+//!   `hyperv_fill_cpuids`): each flag sets the CPUID bits listed in [`HvFlag::apply`];
+//!   every Hyper-V-enabled QEMU guest also gets AccessHypercallMsrs and CPUID.0x40000003
+//!   EDX bit 3; `hv-synic` adds PostMessages and SignalEvents. Vendor "Microsoft Hv",
+//!   interface "Hv#1", version 10.0 build 14393 (QEMU's default since 7.0), maximum leaf
+//!   0x40000005. Flag dependencies are QEMU's (`stimer` needs `synic` and `time`, ...).
+//! * `hyperv`: what a Hyper-V generation 2 guest sees. The privilege mask
+//!   0x003B_8030_0000_AE7F is the value Linux prints ("privilege flags low 0xae7f, high
+//!   0x3b8030") in Hyper-V guests; its bit names follow TLFS 4.2.2 and, for bits newer
+//!   than TLFS 6.0 (AccessTscInvariantControls, EnableExtendedGvaRangesFlushVaList,
+//!   FastHypercallOutput), OpenVMM `hvdef` `HvPartitionPrivilege`. CPUID.0x40000003 EDX
+//!   is the subset of the EDX Linux prints for such guests ("misc 0xe0bed7b2") that this
+//!   model implements: XMM input (4), guest idle (5), frequency MSRs (8), crash MSRs (10),
+//!   extended GVA ranges (14), XMM output (15), direct synthetic timers (19).
+//!   Recommendations (0x40000004 EAX) are bits 2, 5, 9, 10, 11, 17 of the hints Linux
+//!   prints ("hints 0xa0e24"); the spinlock retry count is 0xFFF. Version 10.0 build 20348
+//!   (Windows Server 2022), shown only once a guest OS id is set (TLFS 2.4.3). Limits:
+//!   240 VPs (the Hyper-V generation 2 maximum), no other limit reported. Leaves 0x40000006
+//!   to 0x4000000B are zero (no hardware features reported, not nested), 0x4000000C
+//!   reports no isolation; maximum leaf 0x4000000C.
+
+use core::fmt;
+
+use crate::tlfs::{features_edx, privilege, recommend};
+
+/// The hypervisor interface a profile exposes (absent for [`Profile::none`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HvInterface {
+    /// Vendor signature in CPUID 0x40000000 EBX:ECX:EDX.
+    pub vendor: [u8; 12],
+    /// Maximum hypervisor leaf (CPUID 0x40000000 EAX).
+    pub max_leaf: u32,
+    /// `HV_PARTITION_PRIVILEGE_MASK` (CPUID 0x40000003 EAX:EBX, TLFS 4.2.2).
+    pub privileges: u64,
+    /// CPUID 0x40000003 EDX feature bits (TLFS 2.4.4).
+    pub features_edx: u32,
+    /// CPUID 0x40000004 EAX recommendations (TLFS 2.4.5).
+    pub recommendations: u32,
+    /// CPUID 0x40000004 EBX spinlock retry count (0xFFFFFFFF: never notify).
+    pub spinlock_retries: u32,
+    /// CPUID 0x40000002 EAX..EDX.
+    pub version: [u32; 4],
+    /// Whether CPUID 0x40000002 reads as zero until a guest OS id is set (TLFS 2.4.3).
+    pub version_after_guest_id: bool,
+    /// CPUID 0x40000005 EAX..ECX.
+    pub limits: [u32; 3],
+}
+
+/// A partition profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// Name for reports.
+    pub name: String,
+    /// The Hyper-V interface, or `None` for a machine without a hypervisor.
+    pub hv: Option<HvInterface>,
+}
+
+/// A QEMU `hv-*` flag (QEMU `docs/system/i386/hyperv.rst`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HvFlag {
+    /// `hv-relaxed`.
+    Relaxed,
+    /// `hv-vapic`.
+    Vapic,
+    /// `hv-time`.
+    Time,
+    /// `hv-crash`.
+    Crash,
+    /// `hv-reset`.
+    Reset,
+    /// `hv-vpindex`.
+    VpIndex,
+    /// `hv-runtime`.
+    Runtime,
+    /// `hv-synic`.
+    Synic,
+    /// `hv-stimer`.
+    Stimer,
+    /// `hv-frequencies`.
+    Frequencies,
+    /// `hv-reenlightenment`.
+    Reenlightenment,
+    /// `hv-tlbflush`.
+    TlbFlush,
+    /// `hv-ipi`.
+    Ipi,
+    /// `hv-stimer-direct`.
+    StimerDirect,
+    /// `hv-avic` (alias `hv-apicv`).
+    Avic,
+    /// `hv-xmm-input`.
+    XmmInput,
+    /// `hv-tlbflush-ext`.
+    TlbFlushExt,
+    /// `hv-no-nonarch-coresharing=on`.
+    NoNonarchCoresharing,
+}
+
+impl HvFlag {
+    /// QEMU's spelling without the `hv-` prefix.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Relaxed => "relaxed",
+            Self::Vapic => "vapic",
+            Self::Time => "time",
+            Self::Crash => "crash",
+            Self::Reset => "reset",
+            Self::VpIndex => "vpindex",
+            Self::Runtime => "runtime",
+            Self::Synic => "synic",
+            Self::Stimer => "stimer",
+            Self::Frequencies => "frequencies",
+            Self::Reenlightenment => "reenlightenment",
+            Self::TlbFlush => "tlbflush",
+            Self::Ipi => "ipi",
+            Self::StimerDirect => "stimer-direct",
+            Self::Avic => "avic",
+            Self::XmmInput => "xmm-input",
+            Self::TlbFlushExt => "tlbflush-ext",
+            Self::NoNonarchCoresharing => "no-nonarch-coresharing",
+        }
+    }
+
+    const ALL: [Self; 18] = [
+        Self::Relaxed,
+        Self::Vapic,
+        Self::Time,
+        Self::Crash,
+        Self::Reset,
+        Self::VpIndex,
+        Self::Runtime,
+        Self::Synic,
+        Self::Stimer,
+        Self::Frequencies,
+        Self::Reenlightenment,
+        Self::TlbFlush,
+        Self::Ipi,
+        Self::StimerDirect,
+        Self::Avic,
+        Self::XmmInput,
+        Self::TlbFlushExt,
+        Self::NoNonarchCoresharing,
+    ];
+
+    /// The flags this one requires (QEMU `kvm_hyperv_properties[].dependencies`, plus
+    /// `synic` needing `vpindex` from `kvm_hyperv_expand_features`).
+    const fn dependencies(self) -> &'static [Self] {
+        match self {
+            Self::Stimer => &[Self::Synic, Self::Time],
+            Self::Synic | Self::TlbFlush | Self::Ipi => &[Self::VpIndex],
+            Self::StimerDirect => &[Self::Stimer],
+            Self::TlbFlushExt => &[Self::TlbFlush],
+            _ => &[],
+        }
+    }
+
+    /// Sets this flag's bits in `hv` (QEMU `kvm_hyperv_properties[]`).
+    fn apply(self, hv: &mut HvInterface) {
+        match self {
+            Self::Relaxed => hv.recommendations |= recommend::RELAXED_TIMING,
+            Self::Vapic => {
+                hv.privileges |= privilege::INTR_CTRL_REGS;
+                hv.recommendations |= recommend::APIC_MSRS;
+            }
+            Self::Time => {
+                hv.privileges |=
+                    privilege::PARTITION_REFERENCE_COUNTER | privilege::PARTITION_REFERENCE_TSC;
+            }
+            Self::Crash => hv.features_edx |= features_edx::CRASH_MSRS,
+            Self::Reset => hv.privileges |= privilege::RESET_REG,
+            Self::VpIndex => hv.privileges |= privilege::VP_INDEX,
+            Self::Runtime => hv.privileges |= privilege::VP_RUNTIME,
+            Self::Synic => {
+                hv.privileges |=
+                    privilege::SYNIC_REGS | privilege::POST_MESSAGES | privilege::SIGNAL_EVENTS;
+            }
+            Self::Stimer => hv.privileges |= privilege::SYNTHETIC_TIMER_REGS,
+            Self::Frequencies => {
+                hv.privileges |= privilege::FREQUENCY_REGS;
+                hv.features_edx |= features_edx::FREQUENCY_MSRS;
+            }
+            Self::Reenlightenment => hv.privileges |= privilege::REENLIGHTENMENT_CONTROLS,
+            Self::TlbFlush => {
+                hv.recommendations |= recommend::REMOTE_TLB_FLUSH | recommend::EX_PROCESSOR_MASKS;
+            }
+            Self::Ipi => {
+                hv.recommendations |= recommend::CLUSTER_IPI | recommend::EX_PROCESSOR_MASKS;
+            }
+            Self::StimerDirect => hv.features_edx |= features_edx::STIMER_DIRECT,
+            Self::Avic => hv.recommendations |= recommend::DEPRECATE_AUTO_EOI,
+            Self::XmmInput => hv.features_edx |= features_edx::XMM_INPUT,
+            Self::TlbFlushExt => hv.features_edx |= features_edx::EXT_GVA_RANGES_FLUSH,
+            Self::NoNonarchCoresharing => {
+                hv.recommendations |= recommend::NO_NONARCH_CORE_SHARING;
+            }
+        }
+    }
+}
+
+/// A problem with a profile name or `--hv` flag list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProfileError {
+    /// The profile name is not `none`, `kvm` or `hyperv`.
+    UnknownProfile(String),
+    /// A flag QEMU does not have, or that this model does not implement.
+    UnknownFlag(String),
+    /// `spinlocks=` without a valid number.
+    BadSpinlocks(String),
+    /// A flag without a flag it depends on.
+    MissingDependency {
+        /// The flag given.
+        flag: &'static str,
+        /// The flag it needs.
+        needs: &'static str,
+    },
+    /// `--hv` flags cannot be combined with the `hyperv` profile.
+    FlagsOnHyperV,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownProfile(name) => {
+                write!(f, "unknown profile `{name}` (expected none, kvm or hyperv)")
+            }
+            Self::UnknownFlag(flag) => write!(f, "unknown or unsupported Hyper-V flag `{flag}`"),
+            Self::BadSpinlocks(value) => write!(f, "invalid spinlocks value `{value}`"),
+            Self::MissingDependency { flag, needs } => {
+                write!(f, "Hyper-V flag `{flag}` requires `{needs}` (as in QEMU)")
+            }
+            Self::FlagsOnHyperV => {
+                f.write_str("--hv flags describe a KVM-style partition; use --profile kvm or none")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+/// The vendor signature QEMU uses by default.
+const VENDOR_MICROSOFT_HV: [u8; 12] = *b"Microsoft Hv";
+
+/// QEMU's default version (WS2016: 10.0 build 14393), CPUID 0x40000002.
+const QEMU_VERSION: [u32; 4] = [14393, 10 << 16, 0, 0];
+
+/// The flags of the `kvm` profile.
+const KVM_FLAGS: [HvFlag; 15] = [
+    HvFlag::Relaxed,
+    HvFlag::Vapic,
+    HvFlag::Time,
+    HvFlag::Crash,
+    HvFlag::Reset,
+    HvFlag::VpIndex,
+    HvFlag::Runtime,
+    HvFlag::Synic,
+    HvFlag::Stimer,
+    HvFlag::StimerDirect,
+    HvFlag::Frequencies,
+    HvFlag::TlbFlush,
+    HvFlag::TlbFlushExt,
+    HvFlag::Ipi,
+    HvFlag::XmmInput,
+];
+
+/// The spinlock retry count of the `kvm` profile (the usual `hv-spinlocks=0x1fff`).
+const KVM_SPINLOCKS: u32 = 0x1FFF;
+
+impl Profile {
+    /// No hypervisor: CPUID.1:ECX[31] clear, no hypervisor leaves, no synthetic MSRs.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            name: "none".into(),
+            hv: None,
+        }
+    }
+
+    /// A KVM-style partition with the given QEMU flags.
+    ///
+    /// # Errors
+    ///
+    /// A flag whose dependency is missing, as QEMU rejects it.
+    pub fn qemu(name: &str, flags: &[HvFlag], spinlocks: u32) -> Result<Self, ProfileError> {
+        for flag in flags {
+            for needs in flag.dependencies() {
+                if !flags.contains(needs) {
+                    return Err(ProfileError::MissingDependency {
+                        flag: flag.name(),
+                        needs: needs.name(),
+                    });
+                }
+            }
+        }
+        let mut hv = HvInterface {
+            vendor: VENDOR_MICROSOFT_HV,
+            max_leaf: 0x4000_0005,
+            privileges: privilege::HYPERCALL_MSRS,
+            features_edx: features_edx::CPU_DYNAMIC_PARTITIONING,
+            recommendations: 0,
+            spinlock_retries: spinlocks,
+            version: QEMU_VERSION,
+            version_after_guest_id: false,
+            limits: [0; 3],
+        };
+        for flag in flags {
+            flag.apply(&mut hv);
+        }
+        Ok(Self {
+            name: name.into(),
+            hv: Some(hv),
+        })
+    }
+
+    /// QEMU's usual Windows flag set (see [`KVM_FLAGS`]) with `hv-spinlocks=0x1fff`.
+    #[must_use]
+    pub fn kvm() -> Self {
+        match Self::qemu("kvm", &KVM_FLAGS, KVM_SPINLOCKS) {
+            Ok(profile) => profile,
+            Err(_) => unreachable!("the kvm flag set satisfies every QEMU dependency"),
+        }
+    }
+
+    /// What a Hyper-V generation 2 guest sees (see the module docs for each value's source).
+    #[must_use]
+    pub fn hyperv() -> Self {
+        Self {
+            name: "hyperv".into(),
+            hv: Some(HvInterface {
+                vendor: VENDOR_MICROSOFT_HV,
+                max_leaf: 0x4000_000C,
+                privileges: 0x003B_8030_0000_AE7F,
+                features_edx: features_edx::XMM_INPUT
+                    | features_edx::GUEST_IDLE
+                    | features_edx::FREQUENCY_MSRS
+                    | features_edx::CRASH_MSRS
+                    | features_edx::EXT_GVA_RANGES_FLUSH
+                    | features_edx::XMM_OUTPUT
+                    | features_edx::STIMER_DIRECT,
+                recommendations: recommend::REMOTE_TLB_FLUSH
+                    | recommend::RELAXED_TIMING
+                    | recommend::DEPRECATE_AUTO_EOI
+                    | recommend::CLUSTER_IPI
+                    | recommend::EX_PROCESSOR_MASKS
+                    | (1 << 17),
+                spinlock_retries: 0xFFF,
+                version: [20348, 10 << 16, 0, 0],
+                version_after_guest_id: true,
+                limits: [240, 0, 0],
+            }),
+        }
+    }
+
+    /// Builds a profile from a `--profile` name and a `--hv` flag list (QEMU spelling,
+    /// comma-separated, `hv-` prefix optional, `spinlocks=N` in decimal or `0x` hex).
+    /// Flags alone describe a KVM-style partition with exactly those flags; with
+    /// `--profile kvm` they are added to its set.
+    ///
+    /// # Errors
+    ///
+    /// Unknown names, malformed values, missing dependencies, flags with `hyperv`.
+    pub fn parse(profile: Option<&str>, hv_flags: Option<&str>) -> Result<Self, ProfileError> {
+        let Some(list) = hv_flags else {
+            return match profile.unwrap_or("kvm") {
+                "none" => Ok(Self::none()),
+                "kvm" => Ok(Self::kvm()),
+                "hyperv" => Ok(Self::hyperv()),
+                other => Err(ProfileError::UnknownProfile(other.into())),
+            };
+        };
+        let (mut flags, mut spinlocks, name) = match profile {
+            None | Some("none") => (Vec::new(), u32::MAX, "hv"),
+            Some("kvm") => (KVM_FLAGS.to_vec(), KVM_SPINLOCKS, "kvm+hv"),
+            Some("hyperv") => return Err(ProfileError::FlagsOnHyperV),
+            Some(other) => return Err(ProfileError::UnknownProfile(other.into())),
+        };
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let item = item.strip_prefix("hv-").unwrap_or(item);
+            if let Some(value) = item.strip_prefix("spinlocks=") {
+                spinlocks =
+                    parse_u32(value).ok_or_else(|| ProfileError::BadSpinlocks(value.into()))?;
+                continue;
+            }
+            let item = match item {
+                "apicv" => "avic",
+                "no-nonarch-coresharing=on" => "no-nonarch-coresharing",
+                other => other,
+            };
+            let flag = HvFlag::ALL
+                .into_iter()
+                .find(|flag| flag.name() == item)
+                .ok_or_else(|| ProfileError::UnknownFlag(item.into()))?;
+            if !flags.contains(&flag) {
+                flags.push(flag);
+            }
+        }
+        flags.sort();
+        Self::qemu(name, &flags, spinlocks)
+    }
+
+    /// The partition privilege mask (zero without a hypervisor).
+    #[must_use]
+    pub fn privileges(&self) -> u64 {
+        self.hv.as_ref().map_or(0, |hv| hv.privileges)
+    }
+
+    /// Whether every bit of `mask` is granted.
+    #[must_use]
+    pub fn has_privilege(&self, mask: u64) -> bool {
+        self.privileges() & mask == mask
+    }
+
+    /// CPUID 0x40000003 EDX (zero without a hypervisor).
+    #[must_use]
+    pub fn features_edx(&self) -> u32 {
+        self.hv.as_ref().map_or(0, |hv| hv.features_edx)
+    }
+
+    /// Whether a CPUID 0x40000003 EDX feature bit is set.
+    #[must_use]
+    pub fn has_feature(&self, bit: u32) -> bool {
+        self.features_edx() & bit == bit && bit != 0
+    }
+
+    /// The hypervisor CPUID leaf `leaf` (0x40000000..=0x4FFFFFFF) as EAX..EDX.
+    /// `guest_id_set` tells whether the guest OS id MSR is non-zero (TLFS 2.4.3).
+    #[must_use]
+    pub fn cpuid(&self, leaf: u32, guest_id_set: bool) -> [u32; 4] {
+        let Some(hv) = &self.hv else {
+            return [0; 4];
+        };
+        if leaf > hv.max_leaf {
+            return [0; 4];
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes([
+                hv.vendor[4 * i],
+                hv.vendor[4 * i + 1],
+                hv.vendor[4 * i + 2],
+                hv.vendor[4 * i + 3],
+            ])
+        };
+        match leaf {
+            0x4000_0000 => [hv.max_leaf, word(0), word(1), word(2)],
+            0x4000_0001 => [u32::from_le_bytes(*b"Hv#1"), 0, 0, 0],
+            0x4000_0002 if hv.version_after_guest_id && !guest_id_set => [0; 4],
+            0x4000_0002 => hv.version,
+            0x4000_0003 => [
+                hv.privileges as u32,
+                (hv.privileges >> 32) as u32,
+                0,
+                hv.features_edx,
+            ],
+            0x4000_0004 => [hv.recommendations, hv.spinlock_retries, 0, 0],
+            0x4000_0005 => [hv.limits[0], hv.limits[1], hv.limits[2], 0],
+            _ => [0; 4],
+        }
+    }
+}
+
+fn parse_u32(value: &str) -> Option<u32> {
+    match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => value.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kvm_profile_matches_qemu_bits() {
+        let kvm = Profile::kvm();
+        let [eax, ebx, _, edx] = kvm.cpuid(0x4000_0003, false);
+        // runtime 0, time 1+9, synic 2, stimer 3, vapic 4, hypercall 5, vpindex 6,
+        // reset 7, frequencies 11.
+        assert_eq!(eax, 0b1010_1111_1111);
+        // PostMessages and SignalEvents from hv-synic.
+        assert_eq!(ebx, 0x30);
+        // dynamic partitioning 3, xmm input 4, frequencies 8, crash 10, ext gva 14,
+        // direct stimers 19.
+        assert_eq!(edx, 0x0008_4518);
+        let [rec, spin, _, _] = kvm.cpuid(0x4000_0004, false);
+        assert_eq!(rec, (1 << 2) | (1 << 3) | (1 << 5) | (1 << 10) | (1 << 11));
+        assert_eq!(spin, 0x1FFF);
+        assert_eq!(kvm.cpuid(0x4000_0000, false)[0], 0x4000_0005);
+        assert_eq!(kvm.cpuid(0x4000_000C, false), [0; 4]);
+        assert_eq!(kvm.cpuid(0x4000_0002, false), [14393, 0x000A_0000, 0, 0]);
+    }
+
+    #[test]
+    fn hyperv_hides_version_until_guest_id() {
+        let hv = Profile::hyperv();
+        assert_eq!(hv.cpuid(0x4000_0002, false), [0; 4]);
+        assert_eq!(hv.cpuid(0x4000_0002, true)[0], 20348);
+        let [eax, ebx, _, _] = hv.cpuid(0x4000_0003, true);
+        assert_eq!((eax, ebx), (0xAE7F, 0x003B_8030));
+        assert_eq!(hv.cpuid(0x4000_0000, false)[0], 0x4000_000C);
+    }
+
+    #[test]
+    fn flags_follow_qemu_names_and_dependencies() {
+        let p = Profile::parse(None, Some("hv-vpindex,synic,hv-spinlocks=0x2000")).unwrap();
+        assert!(p.has_privilege(privilege::SYNIC_REGS | privilege::VP_INDEX));
+        assert!(!p.has_privilege(privilege::PARTITION_REFERENCE_COUNTER));
+        assert_eq!(p.cpuid(0x4000_0004, false)[1], 0x2000);
+        assert_eq!(
+            Profile::parse(None, Some("stimer")),
+            Err(ProfileError::MissingDependency {
+                flag: "stimer",
+                needs: "synic"
+            })
+        );
+        assert_eq!(
+            Profile::parse(None, Some("evmcs")),
+            Err(ProfileError::UnknownFlag("evmcs".into()))
+        );
+        assert_eq!(
+            Profile::parse(Some("hyperv"), Some("relaxed")),
+            Err(ProfileError::FlagsOnHyperV)
+        );
+        assert_eq!(Profile::parse(Some("none"), None), Ok(Profile::none()));
+        assert_eq!(Profile::none().cpuid(0x4000_0000, true), [0; 4]);
+    }
+}
