@@ -34,7 +34,6 @@ mod hv;
 mod machine;
 mod profile;
 mod stats;
-mod tlfs;
 mod uart;
 mod uc;
 mod x86;

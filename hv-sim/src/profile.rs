@@ -30,7 +30,14 @@
 
 use core::fmt;
 
-use crate::tlfs::{features_edx, privilege, recommend};
+use hv_defs::cpuid::{
+    HV_CPUID_ENLIGHTENMENT_INFO, HV_CPUID_FEATURES, HV_CPUID_IMPLEMENTATION_LIMITS,
+    HV_CPUID_INTERFACE, HV_CPUID_INTERFACE_SIGNATURE_HV1, HV_CPUID_ISOLATION_CONFIGURATION,
+    HV_CPUID_VENDOR_AND_MAX_FUNCTION, HV_CPUID_VENDOR_MICROSOFT, HV_CPUID_VERSION,
+    HvCpuidInterface, HvCpuidVendorAndMax, HvEnlightenmentInformation, HvFeatures,
+    HvHypervisorVersion, HvImplementationLimits,
+};
+use hv_defs::partition::HvPartitionPrivilegeMask;
 
 /// The hypervisor interface a profile exposes (absent for [`Profile::none`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,20 +46,25 @@ pub struct HvInterface {
     pub vendor: [u8; 12],
     /// Maximum hypervisor leaf (CPUID 0x40000000 EAX).
     pub max_leaf: u32,
-    /// `HV_PARTITION_PRIVILEGE_MASK` (CPUID 0x40000003 EAX:EBX, TLFS 4.2.2).
-    pub privileges: u64,
-    /// CPUID 0x40000003 EDX feature bits (TLFS 2.4.4).
-    pub features_edx: u32,
-    /// CPUID 0x40000004 EAX recommendations (TLFS 2.4.5).
-    pub recommendations: u32,
-    /// CPUID 0x40000004 EBX spinlock retry count (0xFFFFFFFF: never notify).
-    pub spinlock_retries: u32,
-    /// CPUID 0x40000002 EAX..EDX.
-    pub version: [u32; 4],
+    /// CPUID 0x40000003: the partition privilege mask (EAX:EBX, TLFS 4.2.2) and the
+    /// feature flags (ECX, EDX, TLFS 2.4.4).
+    pub features: HvFeatures,
+    /// CPUID 0x40000004: recommendations and the spinlock retry count (TLFS 2.4.5).
+    pub recommendations: HvEnlightenmentInformation,
+    /// CPUID 0x40000002 (TLFS 2.4.3).
+    pub version: HvHypervisorVersion,
     /// Whether CPUID 0x40000002 reads as zero until a guest OS id is set (TLFS 2.4.3).
     pub version_after_guest_id: bool,
-    /// CPUID 0x40000005 EAX..ECX.
-    pub limits: [u32; 3],
+    /// CPUID 0x40000005 (TLFS 2.4.6).
+    pub limits: HvImplementationLimits,
+}
+
+impl HvInterface {
+    fn privileges_mut(&mut self, set: impl FnOnce(&mut HvPartitionPrivilegeMask)) {
+        let mut privileges = self.features.privileges();
+        set(&mut privileges);
+        self.features.set_privileges(privileges);
+    }
 }
 
 /// A partition profile.
@@ -166,43 +178,51 @@ impl HvFlag {
 
     /// Sets this flag's bits in `hv` (QEMU `kvm_hyperv_properties[]`).
     fn apply(self, hv: &mut HvInterface) {
+        let rec = &mut hv.recommendations;
         match self {
-            Self::Relaxed => hv.recommendations |= recommend::RELAXED_TIMING,
+            Self::Relaxed => rec.set_use_relaxed_timing(true),
             Self::Vapic => {
-                hv.privileges |= privilege::INTR_CTRL_REGS;
-                hv.recommendations |= recommend::APIC_MSRS;
+                rec.set_use_apic_msrs(true);
+                hv.privileges_mut(|p| p.set_access_intr_ctrl_regs(true));
             }
-            Self::Time => {
-                hv.privileges |=
-                    privilege::PARTITION_REFERENCE_COUNTER | privilege::PARTITION_REFERENCE_TSC;
-            }
-            Self::Crash => hv.features_edx |= features_edx::CRASH_MSRS,
-            Self::Reset => hv.privileges |= privilege::RESET_REG,
-            Self::VpIndex => hv.privileges |= privilege::VP_INDEX,
-            Self::Runtime => hv.privileges |= privilege::VP_RUNTIME,
-            Self::Synic => {
-                hv.privileges |=
-                    privilege::SYNIC_REGS | privilege::POST_MESSAGES | privilege::SIGNAL_EVENTS;
-            }
-            Self::Stimer => hv.privileges |= privilege::SYNTHETIC_TIMER_REGS,
+            Self::Time => hv.privileges_mut(|p| {
+                p.set_access_partition_reference_counter(true);
+                p.set_access_partition_reference_tsc(true);
+            }),
+            Self::Crash => hv.features.set_guest_crash_regs_available(true),
+            Self::Reset => hv.privileges_mut(|p| p.set_access_reset_reg(true)),
+            Self::VpIndex => hv.privileges_mut(|p| p.set_access_vp_index(true)),
+            Self::Runtime => hv.privileges_mut(|p| p.set_access_vp_runtime_reg(true)),
+            Self::Synic => hv.privileges_mut(|p| {
+                p.set_access_synic_regs(true);
+                p.set_post_messages(true);
+                p.set_signal_events(true);
+            }),
+            Self::Stimer => hv.privileges_mut(|p| p.set_access_synthetic_timer_regs(true)),
             Self::Frequencies => {
-                hv.privileges |= privilege::FREQUENCY_REGS;
-                hv.features_edx |= features_edx::FREQUENCY_MSRS;
+                hv.features.set_frequency_regs_available(true);
+                hv.privileges_mut(|p| p.set_access_frequency_regs(true));
             }
-            Self::Reenlightenment => hv.privileges |= privilege::REENLIGHTENMENT_CONTROLS,
+            Self::Reenlightenment => {
+                hv.privileges_mut(|p| p.set_access_reenlightenment_controls(true));
+            }
             Self::TlbFlush => {
-                hv.recommendations |= recommend::REMOTE_TLB_FLUSH | recommend::EX_PROCESSOR_MASKS;
+                rec.set_use_hypercall_for_remote_flush(true);
+                rec.set_use_ex_processor_masks(true);
             }
             Self::Ipi => {
-                hv.recommendations |= recommend::CLUSTER_IPI | recommend::EX_PROCESSOR_MASKS;
+                rec.set_use_synthetic_cluster_ipi(true);
+                rec.set_use_ex_processor_masks(true);
             }
-            Self::StimerDirect => hv.features_edx |= features_edx::STIMER_DIRECT,
-            Self::Avic => hv.recommendations |= recommend::DEPRECATE_AUTO_EOI,
-            Self::XmmInput => hv.features_edx |= features_edx::XMM_INPUT,
-            Self::TlbFlushExt => hv.features_edx |= features_edx::EXT_GVA_RANGES_FLUSH,
-            Self::NoNonarchCoresharing => {
-                hv.recommendations |= recommend::NO_NONARCH_CORE_SHARING;
-            }
+            Self::StimerDirect => hv.features.set_direct_synthetic_timers(true),
+            Self::Avic => rec.set_deprecate_auto_eoi(true),
+            Self::XmmInput => hv
+                .features
+                .set_xmm_registers_for_fast_hypercall_available(true),
+            Self::TlbFlushExt => hv
+                .features
+                .set_extended_gva_ranges_for_flush_virtual_address_list_available(true),
+            Self::NoNonarchCoresharing => rec.set_no_non_architectural_core_sharing(true),
         }
     }
 }
@@ -247,11 +267,13 @@ impl fmt::Display for ProfileError {
 
 impl std::error::Error for ProfileError {}
 
-/// The vendor signature QEMU uses by default.
-const VENDOR_MICROSOFT_HV: [u8; 12] = *b"Microsoft Hv";
-
 /// QEMU's default version (WS2016: 10.0 build 14393), CPUID 0x40000002.
-const QEMU_VERSION: [u32; 4] = [14393, 10 << 16, 0, 0];
+const QEMU_VERSION: HvHypervisorVersion = HvHypervisorVersion::new()
+    .with_build_number(14393)
+    .with_major_version(10);
+
+/// The partition privilege mask of the `hyperv` profile (see the module docs).
+const HYPERV_PRIVILEGES: u64 = 0x003B_8030_0000_AE7F;
 
 /// The flags of the `kvm` profile.
 const KVM_FLAGS: [HvFlag; 15] = [
@@ -302,15 +324,15 @@ impl Profile {
             }
         }
         let mut hv = HvInterface {
-            vendor: VENDOR_MICROSOFT_HV,
-            max_leaf: 0x4000_0005,
-            privileges: privilege::HYPERCALL_MSRS,
-            features_edx: features_edx::CPU_DYNAMIC_PARTITIONING,
-            recommendations: 0,
-            spinlock_retries: spinlocks,
+            vendor: HV_CPUID_VENDOR_MICROSOFT,
+            max_leaf: HV_CPUID_IMPLEMENTATION_LIMITS,
+            features: HvFeatures::new()
+                .with_privileges(HvPartitionPrivilegeMask::new().with_access_hypercall_msrs(true))
+                .with_cpu_dynamic_partitioning_available(true),
+            recommendations: HvEnlightenmentInformation::new().with_long_spin_wait_count(spinlocks),
             version: QEMU_VERSION,
             version_after_guest_id: false,
-            limits: [0; 3],
+            limits: HvImplementationLimits::new(),
         };
         for flag in flags {
             flag.apply(&mut hv);
@@ -336,26 +358,30 @@ impl Profile {
         Self {
             name: "hyperv".into(),
             hv: Some(HvInterface {
-                vendor: VENDOR_MICROSOFT_HV,
-                max_leaf: 0x4000_000C,
-                privileges: 0x003B_8030_0000_AE7F,
-                features_edx: features_edx::XMM_INPUT
-                    | features_edx::GUEST_IDLE
-                    | features_edx::FREQUENCY_MSRS
-                    | features_edx::CRASH_MSRS
-                    | features_edx::EXT_GVA_RANGES_FLUSH
-                    | features_edx::XMM_OUTPUT
-                    | features_edx::STIMER_DIRECT,
-                recommendations: recommend::REMOTE_TLB_FLUSH
-                    | recommend::RELAXED_TIMING
-                    | recommend::DEPRECATE_AUTO_EOI
-                    | recommend::CLUSTER_IPI
-                    | recommend::EX_PROCESSOR_MASKS
-                    | (1 << 17),
-                spinlock_retries: 0xFFF,
-                version: [20348, 10 << 16, 0, 0],
+                vendor: HV_CPUID_VENDOR_MICROSOFT,
+                max_leaf: HV_CPUID_ISOLATION_CONFIGURATION,
+                features: HvFeatures::new()
+                    .with_privileges(HvPartitionPrivilegeMask::from_bits(HYPERV_PRIVILEGES))
+                    .with_xmm_registers_for_fast_hypercall_available(true)
+                    .with_guest_idle_available(true)
+                    .with_frequency_regs_available(true)
+                    .with_guest_crash_regs_available(true)
+                    .with_extended_gva_ranges_for_flush_virtual_address_list_available(true)
+                    .with_fast_hypercall_output_available(true)
+                    .with_direct_synthetic_timers(true),
+                recommendations: HvEnlightenmentInformation::new()
+                    .with_use_hypercall_for_remote_flush(true)
+                    .with_use_relaxed_timing(true)
+                    .with_deprecate_auto_eoi(true)
+                    .with_use_synthetic_cluster_ipi(true)
+                    .with_use_ex_processor_masks(true)
+                    .with_use_direct_local_flush_entire(true)
+                    .with_long_spin_wait_count(0xFFF),
+                version: HvHypervisorVersion::new()
+                    .with_build_number(20348)
+                    .with_major_version(10),
                 version_after_guest_id: true,
-                limits: [240, 0, 0],
+                limits: HvImplementationLimits::new().with_max_virtual_processors(240),
             }),
         }
     }
@@ -407,28 +433,22 @@ impl Profile {
         Self::qemu(name, &flags, spinlocks)
     }
 
+    /// CPUID 0x40000003: privileges and features (all zero without a hypervisor).
+    #[must_use]
+    pub fn features(&self) -> HvFeatures {
+        self.hv.as_ref().map_or(HvFeatures::new(), |hv| hv.features)
+    }
+
     /// The partition privilege mask (zero without a hypervisor).
     #[must_use]
-    pub fn privileges(&self) -> u64 {
-        self.hv.as_ref().map_or(0, |hv| hv.privileges)
+    pub fn privileges(&self) -> HvPartitionPrivilegeMask {
+        self.features().privileges()
     }
 
-    /// Whether every bit of `mask` is granted.
+    /// Whether every privilege set in `mask` is granted.
     #[must_use]
-    pub fn has_privilege(&self, mask: u64) -> bool {
-        self.privileges() & mask == mask
-    }
-
-    /// CPUID 0x40000003 EDX (zero without a hypervisor).
-    #[must_use]
-    pub fn features_edx(&self) -> u32 {
-        self.hv.as_ref().map_or(0, |hv| hv.features_edx)
-    }
-
-    /// Whether a CPUID 0x40000003 EDX feature bit is set.
-    #[must_use]
-    pub fn has_feature(&self, bit: u32) -> bool {
-        self.features_edx() & bit == bit && bit != 0
+    pub fn has_privilege(&self, mask: HvPartitionPrivilegeMask) -> bool {
+        self.privileges().contains(mask)
     }
 
     /// The hypervisor CPUID leaf `leaf` (0x40000000..=0x4FFFFFFF) as EAX..EDX.
@@ -441,27 +461,21 @@ impl Profile {
         if leaf > hv.max_leaf {
             return [0; 4];
         }
-        let word = |i: usize| {
-            u32::from_le_bytes([
-                hv.vendor[4 * i],
-                hv.vendor[4 * i + 1],
-                hv.vendor[4 * i + 2],
-                hv.vendor[4 * i + 3],
-            ])
-        };
         match leaf {
-            0x4000_0000 => [hv.max_leaf, word(0), word(1), word(2)],
-            0x4000_0001 => [u32::from_le_bytes(*b"Hv#1"), 0, 0, 0],
-            0x4000_0002 if hv.version_after_guest_id && !guest_id_set => [0; 4],
-            0x4000_0002 => hv.version,
-            0x4000_0003 => [
-                hv.privileges as u32,
-                (hv.privileges >> 32) as u32,
-                0,
-                hv.features_edx,
-            ],
-            0x4000_0004 => [hv.recommendations, hv.spinlock_retries, 0, 0],
-            0x4000_0005 => [hv.limits[0], hv.limits[1], hv.limits[2], 0],
+            HV_CPUID_VENDOR_AND_MAX_FUNCTION => HvCpuidVendorAndMax::new()
+                .with_max_function(hv.max_leaf)
+                .with_vendor(hv.vendor)
+                .into_cpuid(),
+            HV_CPUID_INTERFACE => HvCpuidInterface::new()
+                .with_signature(HV_CPUID_INTERFACE_SIGNATURE_HV1)
+                .into_cpuid(),
+            HV_CPUID_VERSION if hv.version_after_guest_id && !guest_id_set => [0; 4],
+            HV_CPUID_VERSION => hv.version.into_cpuid(),
+            HV_CPUID_FEATURES => hv.features.into_cpuid(),
+            HV_CPUID_ENLIGHTENMENT_INFO => hv.recommendations.into_cpuid(),
+            HV_CPUID_IMPLEMENTATION_LIMITS => hv.limits.into_cpuid(),
+            // Hardware features, CPU management, SVM, nested and isolation leaves: nothing
+            // to report (see the module docs).
             _ => [0; 4],
         }
     }
@@ -514,8 +528,13 @@ mod tests {
     #[test]
     fn flags_follow_qemu_names_and_dependencies() {
         let p = Profile::parse(None, Some("hv-vpindex,synic,hv-spinlocks=0x2000")).unwrap();
-        assert!(p.has_privilege(privilege::SYNIC_REGS | privilege::VP_INDEX));
-        assert!(!p.has_privilege(privilege::PARTITION_REFERENCE_COUNTER));
+        let synic_vpindex = HvPartitionPrivilegeMask::new()
+            .with_access_synic_regs(true)
+            .with_access_vp_index(true);
+        assert!(p.has_privilege(synic_vpindex));
+        assert!(!p.has_privilege(
+            HvPartitionPrivilegeMask::new().with_access_partition_reference_counter(true)
+        ));
         assert_eq!(p.cpuid(0x4000_0004, false)[1], 0x2000);
         assert_eq!(
             Profile::parse(None, Some("stimer")),

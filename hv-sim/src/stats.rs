@@ -25,6 +25,12 @@ pub struct Stats {
     pub hypercall_ud: u64,
     /// Rep hypercall exits that returned for continuation (TLFS 3.3).
     pub hypercall_continuations: u64,
+    /// Register-based fast hypercalls (input in RDX and R8 only, TLFS 3.7).
+    pub hypercall_fast: u64,
+    /// XMM fast hypercalls (input beyond RDX and R8, TLFS 3.7.2).
+    pub hypercall_xmm: u64,
+    /// Virtual address flushes served (`HvCallFlushVirtualAddressSpace`, TLFS 9.4.2).
+    pub tlb_flushes: u64,
     /// `HvCallNotifyLongSpinWait` calls.
     pub long_spin_waits: u64,
     /// Exceptions injected, by vector.
@@ -65,14 +71,18 @@ impl Stats {
         let _ = write!(
             out,
             "\"instructions\":{},\"virtual_ns\":{},\"hlt\":{},\"rdtsc\":{},\"long_spin_waits\":{},\
-             \"hypercall_ud\":{},\"hypercall_continuations\":{},",
+             \"hypercall_ud\":{},\"hypercall_continuations\":{},\"hypercall_fast\":{},\
+             \"hypercall_xmm\":{},\"tlb_flushes\":{},",
             self.instructions,
             self.virtual_ns,
             self.hlt,
             self.rdtsc,
             self.long_spin_waits,
             self.hypercall_ud,
-            self.hypercall_continuations
+            self.hypercall_continuations,
+            self.hypercall_fast,
+            self.hypercall_xmm,
+            self.tlb_flushes
         );
         object(&mut out, "cpuid", &self.cpuid, |k| format!("{k:#x}"));
         out.push(',');

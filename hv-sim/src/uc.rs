@@ -354,6 +354,13 @@ impl Cpu<'_> {
         check(unsafe { uc_ctl(self.handle, control, begin, end) })
     }
 
+    /// Drops every cached guest-virtual translation (the emulator's TLB).
+    pub(crate) fn flush_tlb(&mut self) -> Result<(), UcError> {
+        let control = ControlType(ControlType::TLB_FLUSH.0 | ControlType::IO_WRITE.0);
+        // SAFETY: TLB_FLUSH takes no argument.
+        check(unsafe { uc_ctl(self.handle, control) })
+    }
+
     /// Calls the handler's [`Handler::on_code`] before the instruction at `address` from
     /// now on (blocks translated earlier must be flushed with [`Cpu::flush_code`]).
     pub(crate) fn hook_code_at(&mut self, address: u64) -> Result<(), UcError> {
