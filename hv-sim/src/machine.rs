@@ -484,10 +484,7 @@ impl Handler for Vm {
     fn on_invalid(&mut self, cpu: &mut Cpu<'_>) -> bool {
         let rip = cpu.read(R::RIP).unwrap_or(0);
         self.cut_block(cpu, rip + 1);
-        let mut bytes = [0u8; 3];
-        let is_hypercall = x86::read_linear(cpu, rip, &mut bytes).is_ok()
-            && (bytes == [0x0F, 0x01, 0xC1] || bytes == [0x0F, 0x01, 0xD9]);
-        if is_hypercall {
+        if self.at_hypercall(cpu, rip) {
             self.hypercall(cpu, rip);
         } else {
             self.inject_exception(cpu, 6, None);
@@ -543,6 +540,15 @@ impl Handler for Vm {
         let rip = cpu.read(R::RIP).unwrap_or(0);
         self.cut_block(cpu, rip + 1);
         self.stop = Some(Stop::Error(SimError::Unmapped { kind, address, rip }));
+    }
+}
+
+impl Vm {
+    /// Whether the instruction at `rip` is VMCALL or VMMCALL.
+    fn at_hypercall(&self, cpu: &Cpu<'_>, rip: u64) -> bool {
+        let mut bytes = [0u8; 3];
+        x86::read_linear(cpu, rip, &mut bytes).is_ok()
+            && (bytes == [0x0F, 0x01, 0xC1] || bytes == [0x0F, 0x01, 0xD9])
     }
 }
 
@@ -739,6 +745,19 @@ impl Machine {
                     }
                 }
                 (None, Err(error)) => return Err(SimError::Emulator { error, rip }),
+                (None, Ok(())) if vm.at_hypercall(&cpu, rip) => {
+                    // Unicorn sometimes ends a run at a VMCALL/VMMCALL without reporting
+                    // it as an invalid instruction (seen when a code hook moved RIP in the
+                    // block that follows a rescan; test
+                    // `hypercall_after_a_rescan_is_served`). Serve it as the hook would.
+                    vm.on_invalid(&mut cpu);
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                    match vm.stop.take() {
+                        Some(Stop::Exit(exit)) => return Ok(exit),
+                        Some(Stop::Error(error)) => return Err(error),
+                        Some(Stop::Rescan) | None => {}
+                    }
+                }
                 (None, Ok(())) => {
                     vm.halt(&mut cpu, rip)?;
                     rip = cpu.read(R::RIP).map_err(emulator)?;

@@ -455,3 +455,23 @@ fn cpuid_leaves_follow_the_profile() {
     assert_eq!(run.result_u64(0x108) >> 21 & 1, 1, "x2APIC");
     assert_eq!(run.result_u64(0x110), 0, "no vendor leaf");
 }
+
+#[test]
+fn hypercall_after_a_rescan_is_served() {
+    // The hypercall page is enabled, then a new block with an RDMSR (found by a rescan) runs
+    // right before the call: the VMCALL must still be served, not taken for a halt.
+    let mut g = Guest::new();
+    g.wrmsr(GUEST_OS_ID, 0x8100_0000_0000_0000);
+    g.wrmsr(HYPERCALL, HCPAGE | 1);
+    let mut next = g.a.create_label();
+    g.a.jmp(next).unwrap();
+    g.a.nop().unwrap();
+    g.a.set_label(&mut next).unwrap();
+    g.rdmsr(HYPERCALL);
+    call(&mut g, 0x08 | 1 << 16, 0, 0, 0x100); // NotifyLongSpinWait
+    g.exit(0);
+    let mut run = g.run(Profile::kvm());
+    run.assert_exit(0);
+    assert_eq!(run.result_u64(0x100), 0);
+    assert_eq!(run.machine.stats().long_spin_waits, 1);
+}
