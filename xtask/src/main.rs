@@ -9,6 +9,7 @@ mod kernel;
 mod kvm;
 mod qemu;
 mod run;
+mod sim;
 mod test;
 mod transcript;
 
@@ -18,7 +19,8 @@ fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\
      \n\
      commands:\n  \
-       run     build the sample kernel, boot it (QEMU), print its report; `run --help`\n  \
+       run     build the sample kernel, boot it (QEMU or hv-sim), print its report;\n          \
+               `run --help`\n  \
        test    run every check: fmt, clippy, host tests, docs, kernel boots; `--bless`\n          \
                rewrites the expected transcripts\n  \
        setup   install the packages and rustup targets a fresh machine lacks\n"
