@@ -475,3 +475,101 @@ fn hypercall_after_a_rescan_is_served() {
     assert_eq!(run.result_u64(0x100), 0);
     assert_eq!(run.machine.stats().long_spin_waits, 1);
 }
+
+#[test]
+fn invalid_instructions_and_hypercalls_without_a_hypervisor_are_ud() {
+    // UD2 (2 bytes) plus a NOP, so the standard #UD handler's 3-byte skip lands after both;
+    // then a VMCALL with no hypervisor: #UD too (TLFS 3.5), and counted as a refused
+    // hypercall.
+    let mut g = Guest::new();
+    g.a.ud2().unwrap();
+    g.a.nop().unwrap();
+    g.a.vmcall().unwrap();
+    g.exit(0);
+    let mut run = g.run(Profile::none());
+    run.assert_exit(0);
+    assert_eq!(run.result_u64(UD_COUNT), 2);
+    let stats = run.machine.stats();
+    assert_eq!(stats.exception.get(&6), Some(&2));
+    assert_eq!(stats.hypercall_ud, 1);
+    assert!(stats.hypercall.is_empty());
+}
+
+#[test]
+fn a_hypercall_from_user_mode_is_ud_and_never_served() {
+    // Page tables the boot state built (PML4 at 0x3000, PDPT at 0x4000, PD at 0x5000) get
+    // the user bit so CPL 3 may run the first 2 MiB; a GDT with ring-3 code and data.
+    let mut g = with_hypercalls(|g| {
+        const GDT: u64 = 0x7_E000;
+        let mut user = g.a.create_label();
+        g.a.mov(rax, GDT + 0x100).unwrap();
+        g.a.lgdt(ptr(rax)).unwrap();
+        g.a.push(0x23u32).unwrap(); // SS: ring-3 data
+        g.a.push(STACK as u32 - 0x800).unwrap(); // RSP
+        g.a.push(0x2u32).unwrap(); // RFLAGS
+        g.a.push(0x1Bu32).unwrap(); // CS: ring-3 code
+        g.a.lea(rax, ptr(user)).unwrap();
+        g.a.push(rax).unwrap();
+        g.a.iretq().unwrap();
+        g.a.set_label(&mut user).unwrap();
+        call(g, 0x08 | 1 << 16, 0, 0, 0x100); // NotifyLongSpinWait from CPL 3
+    })
+    .build(&Config {
+        profile: Profile::kvm(),
+        max_instructions: Some(5_000_000),
+        mem_mib: 16,
+        ..Config::default()
+    });
+    // Null, ring-0 code (0x08), ring-0 data (0x10), ring-3 code (0x18), ring-3 data (0x20).
+    let gdt: [u64; 5] = [
+        0,
+        0x00AF_9A00_0000_FFFF,
+        0x00CF_9200_0000_FFFF,
+        0x00AF_FA00_0000_FFFF,
+        0x00CF_F200_0000_FFFF,
+    ];
+    let bytes: Vec<u8> = gdt.iter().flat_map(|d| d.to_le_bytes()).collect();
+    g.write_phys(0x7_E000, &bytes).unwrap();
+    let mut gdtr = Vec::new();
+    gdtr.extend_from_slice(&((bytes.len() - 1) as u16).to_le_bytes());
+    gdtr.extend_from_slice(&0x7_E000u64.to_le_bytes());
+    g.write_phys(0x7_E100, &gdtr).unwrap();
+    for table in [0x3000u64, 0x4000, 0x5000] {
+        let mut entry = [0u8; 8];
+        g.read_phys(table, &mut entry).unwrap();
+        let value = u64::from_le_bytes(entry) | 4;
+        g.write_phys(table, &value.to_le_bytes()).unwrap();
+    }
+    let result = g.run();
+    // The #UD is raised at CPL 3 and its handler runs at CPL 0: a privilege change the
+    // model does not deliver, so the run ends there, with the hypercall refused.
+    assert!(
+        matches!(result, Err(SimError::PrivilegeChange { vector: 6, .. })),
+        "{result:?}"
+    );
+    let stats = g.stats();
+    assert_eq!(stats.hypercall_ud, 1);
+    assert_eq!(stats.long_spin_waits, 0);
+    assert!(stats.hypercall.is_empty());
+}
+
+#[test]
+fn every_synthetic_msr_the_hyperv_profile_grants_is_readable() {
+    // hv-defs says which MSRs exist and which accesses a partition gets; the model must
+    // honour every read it grants (none may #GP), so the two never disagree.
+    let features = Profile::hyperv()
+        .hv
+        .map(|hv| hv.features)
+        .expect("hyperv has an interface");
+    for info in hv_defs::msr::SYNTHETIC_MSRS {
+        if !info.is_available(features) || !info.access.can_read() {
+            continue;
+        }
+        assert!(
+            !rdmsr_faults(Profile::hyperv(), info.index),
+            "{} ({:#x})",
+            info.name,
+            info.index
+        );
+    }
+}
