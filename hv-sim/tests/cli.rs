@@ -28,7 +28,14 @@ fn elf(code: &[u8]) -> Vec<u8> {
     }
     file.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
     file.extend_from_slice(&5u32.to_le_bytes()); // R + X
-    for quad in [OFFSET, LOAD, LOAD, code.len() as u64, code.len() as u64, 0x1000] {
+    for quad in [
+        OFFSET,
+        LOAD,
+        LOAD,
+        code.len() as u64,
+        code.len() as u64,
+        0x1000,
+    ] {
         // offset, vaddr, paddr, filesz, memsz, align
         file.extend_from_slice(&quad.to_le_bytes());
     }
@@ -93,7 +100,10 @@ fn a_kernel_runs_with_serial_output_exit_status_and_counters() {
     let (serial, stats) = stdout.split_once("hi\n").map(|(a, b)| (a, b)).unwrap();
     assert_eq!(serial, "");
     assert!(stats.starts_with("{\"instructions\":"), "{stats}");
-    assert!(stats.contains("\"io_out\":{\"0xf4\":1,\"0x3f8\":3}"), "{stats}");
+    assert!(
+        stats.contains("\"io_out\":{\"0xf4\":1,\"0x3f8\":3}"),
+        "{stats}"
+    );
     // --quiet: no serial output, the same status.
     let quiet = hv_sim().arg(&kernel).arg("--quiet").output().unwrap();
     assert_eq!(quiet.status.code(), Some(33));
