@@ -97,7 +97,7 @@ fn a_kernel_runs_with_serial_output_exit_status_and_counters() {
         .unwrap();
     assert_eq!(out.status.code(), Some(33), "(0x10 << 1) | 1");
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let (serial, stats) = stdout.split_once("hi\n").map(|(a, b)| (a, b)).unwrap();
+    let (serial, stats) = stdout.split_once("hi\n").unwrap();
     assert_eq!(serial, "");
     assert!(stats.starts_with("{\"instructions\":"), "{stats}");
     assert!(
