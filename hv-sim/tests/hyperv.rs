@@ -504,10 +504,10 @@ fn a_hypercall_from_user_mode_is_ud_and_never_served() {
         let mut user = g.a.create_label();
         g.a.mov(rax, GDT + 0x100).unwrap();
         g.a.lgdt(ptr(rax)).unwrap();
-        g.a.push(0x23u32).unwrap(); // SS: ring-3 data
-        g.a.push(STACK as u32 - 0x800).unwrap(); // RSP
-        g.a.push(0x2u32).unwrap(); // RFLAGS
-        g.a.push(0x1Bu32).unwrap(); // CS: ring-3 code
+        g.a.push(0x23i32).unwrap(); // SS: ring-3 data
+        g.a.push(STACK as i32 - 0x800).unwrap(); // RSP
+        g.a.push(0x2i32).unwrap(); // RFLAGS
+        g.a.push(0x1Bi32).unwrap(); // CS: ring-3 code
         g.a.lea(rax, ptr(user)).unwrap();
         g.a.push(rax).unwrap();
         g.a.iretq().unwrap();
