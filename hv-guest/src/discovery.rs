@@ -14,6 +14,7 @@ use hv_defs::cpuid::{
     HvFeatures, HvHardwareFeatures, HvHypervisorVersion, HvImplementationLimits,
     HvIsolationConfiguration, HvNestedHypervisorFeatures, HvNestedVirtFeatures, HvSvmFeatures,
 };
+use hv_defs::partition::HvPartitionPrivilegeMask;
 
 use crate::platform::X64Platform;
 
@@ -135,11 +136,142 @@ impl HvInfo {
         self.recommendations.spinlock_retries()
     }
 
+    /// The partition privileges that are granted, by name (TLFS 4.2.2).
+    #[must_use]
+    pub fn privilege_flags(&self) -> SetFlags<HvPartitionPrivilegeMask> {
+        SetFlags::new(self.features.privileges(), PRIVILEGE_FLAGS)
+    }
+
+    /// The feature flags of CPUID 0x4000_0003 ECX and EDX that are set, by name
+    /// (TLFS 2.4.4).
+    #[must_use]
+    pub fn feature_flags(&self) -> SetFlags<HvFeatures> {
+        SetFlags::new(self.features, FEATURE_FLAGS)
+    }
+
+    /// The recommendations of CPUID 0x4000_0004 EAX that are set, by name (TLFS 2.4.5).
+    #[must_use]
+    pub fn recommendation_flags(&self) -> SetFlags<HvEnlightenmentInformation> {
+        SetFlags::new(self.recommendations, RECOMMENDATION_FLAGS)
+    }
+
     /// Reads the version leaf again: it is zero until the guest OS identity is set
     /// (TLFS 2.4.3).
     pub fn read_version(&mut self, platform: &impl X64Platform) {
         let leaf = HvHypervisorVersion::LEAF;
         self.version = HvHypervisorVersion::from_cpuid(platform.cpuid(leaf, 0).to_array());
+    }
+}
+
+/// One named single-bit flag of a CPUID leaf value `T`, for reports.
+#[derive(Copy, Clone, Debug)]
+pub struct Flag<T> {
+    /// The `hv-defs` accessor name (`access_vp_index`); [`SetFlags`] prints it in the
+    /// TLFS's CamelCase spelling (`AccessVpIndex`).
+    pub name: &'static str,
+    /// Reads the flag.
+    pub is_set: fn(T) -> bool,
+}
+
+/// A table of [`Flag`]s: each entry names an `hv-defs` accessor.
+macro_rules! flags {
+    ($ty:ty: $($flag:ident),* $(,)?) => {
+        &[$(Flag { name: stringify!($flag), is_set: |value: $ty| value.$flag() }),*]
+    };
+}
+
+/// Every flag of the partition privilege mask (TLFS 4.2.2; CPUID 0x4000_0003 EAX:EBX).
+pub static PRIVILEGE_FLAGS: &[Flag<HvPartitionPrivilegeMask>] = flags!(HvPartitionPrivilegeMask:
+    access_vp_runtime_reg, access_partition_reference_counter, access_synic_regs,
+    access_synthetic_timer_regs, access_intr_ctrl_regs, access_hypercall_msrs, access_vp_index,
+    access_reset_reg, access_stats_reg, access_partition_reference_tsc, access_guest_idle_reg,
+    access_frequency_regs, access_debug_regs, access_reenlightenment_controls,
+    access_root_scheduler_reg, access_tsc_invariant_controls, create_partitions,
+    access_partition_id, access_memory_pool, adjust_message_buffers, post_messages,
+    signal_events, create_port, connect_port, access_stats, debugging, cpu_management,
+    configure_profiler, access_vp_exit_tracing, enable_extended_gva_ranges_flush_va_list,
+    access_vsm, access_vp_registers, fast_hypercall_output, enable_extended_hypercalls,
+    start_virtual_processor, isolation,
+);
+
+/// Every single-bit feature flag of CPUID 0x4000_0003 ECX and EDX (TLFS 2.4.4); the
+/// privileges are [`PRIVILEGE_FLAGS`], the C-state field is a number.
+pub static FEATURE_FLAGS: &[Flag<HvFeatures>] = flags!(HvFeatures:
+    hpet_needed_for_c3_deprecated, invariant_mperf_available,
+    supervisor_shadow_stack_available, arch_pmu_available, exception_trap_intercept_available,
+    vp_dispatch_interrupt_injection_available, vp_ghcb_root_mapping_available,
+    mwait_available_deprecated, guest_debugging_available, performance_monitors_available,
+    cpu_dynamic_partitioning_available, xmm_registers_for_fast_hypercall_available,
+    guest_idle_available, hypervisor_sleep_state_available, numa_distance_query_available,
+    frequency_regs_available, synthetic_machine_check_available, guest_crash_regs_available,
+    debug_regs_available, npiep_available, disable_hypervisor_available,
+    extended_gva_ranges_for_flush_virtual_address_list_available,
+    fast_hypercall_output_available, svm_features_available, sint_polling_mode_available,
+    hypercall_msr_lock_available, direct_synthetic_timers, register_pat_available,
+    register_bndcfgs_available, watchdog_timer_available,
+    synthetic_time_unhalted_timer_available, device_domains_available,
+    s1_device_domains_available, lbr_available, ipt_available, cross_vtl_flush_available,
+    idle_spec_ctrl_available, translate_gva_flags_available, apic_eoi_intercept_available,
+);
+
+/// Every recommendation flag of CPUID 0x4000_0004 EAX (TLFS 2.4.5); the spinlock retry
+/// count and the physical address width are numbers.
+pub static RECOMMENDATION_FLAGS: &[Flag<HvEnlightenmentInformation>] = flags!(
+    HvEnlightenmentInformation:
+    use_hypercall_for_address_space_switch, use_hypercall_for_local_flush,
+    use_hypercall_for_remote_flush, use_apic_msrs, use_hv_register_for_reset,
+    use_relaxed_timing, use_dma_remapping, use_interrupt_remapping, use_x2apic_msrs,
+    deprecate_auto_eoi, use_synthetic_cluster_ipi, use_ex_processor_masks, nested,
+    use_int_for_mbec_system_calls, use_vmcs_enlightenments, use_synced_timeline,
+    core_scheduler_requested, use_direct_local_flush_entire,
+    no_non_architectural_core_sharing, use_x2apic, restore_time_on_resume,
+    use_hypercall_for_mmio_access, use_gpa_pinning_hypercall, wake_vps,
+);
+
+/// The flags of `table` that are set in `value`, displayed as their names in CamelCase
+/// separated by spaces (`AccessVpIndex AccessHypercallMsrs`), or `none`.
+#[derive(Copy, Clone, Debug)]
+pub struct SetFlags<T: 'static> {
+    value: T,
+    table: &'static [Flag<T>],
+}
+
+impl<T: Copy> SetFlags<T> {
+    /// The set flags of `value` among `table`.
+    #[must_use]
+    pub const fn new(value: T, table: &'static [Flag<T>]) -> Self {
+        Self { value, table }
+    }
+
+    /// The set flags' `hv-defs` accessor names, in table order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.table
+            .iter()
+            .filter(|flag| (flag.is_set)(self.value))
+            .map(|flag| flag.name)
+    }
+}
+
+impl<T: Copy> core::fmt::Display for SetFlags<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut any = false;
+        for name in self.names() {
+            if any {
+                f.write_str(" ")?;
+            }
+            any = true;
+            for word in name.split('_') {
+                let mut chars = word.chars();
+                if let Some(first) = chars.next() {
+                    core::fmt::Write::write_char(f, first.to_ascii_uppercase())?;
+                    f.write_str(chars.as_str())?;
+                }
+            }
+        }
+        if !any {
+            f.write_str("none")?;
+        }
+        Ok(())
     }
 }
 
@@ -305,6 +437,62 @@ mod tests {
             })
             .max();
         assert_eq!(highest, Some(0x4000_0005));
+    }
+
+    /// Asserts that `table` has exactly one flag for every bit of `flag_bits` and none for
+    /// the other bits of a `bits`-wide value.
+    fn assert_covers<T: Copy>(
+        table: &[Flag<T>],
+        bits: u32,
+        flag_bits: u128,
+        from_bits: impl Fn(u128) -> T,
+    ) {
+        for bit in 0..bits {
+            let value = from_bits(1 << bit);
+            let set: std::vec::Vec<_> = table
+                .iter()
+                .filter(|f| (f.is_set)(value))
+                .map(|f| f.name)
+                .collect();
+            let expected = usize::from(flag_bits & (1 << bit) != 0);
+            assert_eq!(set.len(), expected, "bit {bit}: {set:?}");
+        }
+    }
+
+    #[test]
+    fn flag_tables_name_every_single_bit_flag_once() {
+        use hv_defs::cpuid::HvEnlightenmentInformation as Rec;
+        // Privileges: every non-reserved bit is a flag.
+        let privileges = u128::from(!HvPartitionPrivilegeMask::RESERVED_MASK);
+        assert_covers(PRIVILEGE_FLAGS, 64, privileges, |b| {
+            HvPartitionPrivilegeMask::from_bits(b as u64)
+        });
+        // Features: ECX bits 10:4 and all of EDX; the privileges and the C-state field
+        // (ECX 3:0) are not flags of this table.
+        let features = (0x7F0_u128 << 64) | (0xFFFF_FFFF_u128 << 96);
+        assert_covers(FEATURE_FLAGS, 128, features, HvFeatures::from_bits);
+        // Recommendations: EAX bits 23:0.
+        assert_covers(RECOMMENDATION_FLAGS, 128, 0xFF_FFFF, Rec::from_bits);
+        assert_eq!(PRIVILEGE_FLAGS.len(), privileges.count_ones() as usize);
+        assert_eq!(FEATURE_FLAGS.len(), features.count_ones() as usize);
+        assert_eq!(RECOMMENDATION_FLAGS.len(), 24);
+    }
+
+    #[test]
+    fn set_flags_print_camel_case_names_or_none() {
+        let fake = kvm_like();
+        let info = detect(&fake).unwrap();
+        assert_eq!(
+            info.privilege_flags().to_string(),
+            "AccessPartitionReferenceCounter AccessHypercallMsrs AccessVpIndex \
+             AccessPartitionReferenceTsc"
+        );
+        assert_eq!(info.feature_flags().to_string(), "none");
+        assert_eq!(info.recommendation_flags().to_string(), "UseRelaxedTiming");
+        assert_eq!(
+            info.privilege_flags().names().next(),
+            Some("access_partition_reference_counter")
+        );
     }
 
     #[test]

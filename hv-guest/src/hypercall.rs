@@ -609,6 +609,90 @@ impl<'a, P: Platform> Hypercalls<'a, P> {
         })
     }
 
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+    /// An XMM fast rep call with an output list, everything in registers (TLFS 3.7.2,
+    /// 3.8.1.2): `header` (padded to 8 bytes) followed by the `input` elements in RDX, R8 and
+    /// XMM0–XMM5; the hypervisor returns `output[i]` for each rep in the registers after
+    /// the input, which starts at the input size rounded up to 16 bytes. The rep count is
+    /// the list length (both lists must have it when both are non-empty). Resumed like
+    /// [`Hypercalls::rep_call`]; the output of each rep is taken from the registers of the
+    /// issue that completed it.
+    ///
+    /// # Errors
+    ///
+    /// A [`RepError`]: [`CallError::XmmUnavailable`] without XMM fast input and output,
+    /// [`CallError::InputTooLarge`]/[`CallError::OutputTooLarge`] when input and output do
+    /// not fit in 112 bytes, or the hypervisor's status. The outputs of the reps it counts as
+    /// completed are valid.
+    pub fn xmm_rep_with_output<E, O>(
+        &self,
+        code: HvCallCode,
+        header: &[u8],
+        input: &[E],
+        output: &mut [O],
+    ) -> Result<(), RepError>
+    where
+        E: IntoBytes + Immutable,
+        O: FromBytes + IntoBytes,
+    {
+        let fail = |error| RepError {
+            error,
+            completed: 0,
+        };
+        if !self.xmm_output {
+            return Err(fail(CallError::XmmUnavailable));
+        }
+        let total = rep_total(input.len(), output.len()).map_err(fail)?;
+        let header_len = pad8(header.len());
+        let elems = input.as_bytes();
+        let in_len = header_len + elems.len();
+        if in_len > HV_HYPERCALL_XMM_BLOCK_BYTES {
+            return Err(fail(CallError::InputTooLarge {
+                len: in_len,
+                max: HV_HYPERCALL_XMM_BLOCK_BYTES,
+            }));
+        }
+        let out_offset = in_len.next_multiple_of(16);
+        let out_size = size_of::<O>();
+        let room = HV_HYPERCALL_XMM_BLOCK_BYTES.saturating_sub(out_offset);
+        if total * out_size > room {
+            return Err(fail(CallError::OutputTooLarge {
+                len: total * out_size,
+                max: room,
+            }));
+        }
+        let mut bytes = [0u8; HV_HYPERCALL_XMM_BLOCK_BYTES];
+        bytes[..header.len()].copy_from_slice(header);
+        bytes[header_len..in_len].copy_from_slice(elems);
+        let template = self.xmm_block(&bytes[..in_len]).map_err(fail)?;
+        let count = u16::try_from(total).map_err(|_| fail(CallError::EmptyRepList))?;
+        let base = HvHypercallInput::new()
+            .with_call_code(code)
+            .with_fast(true)
+            .with_rep_count(count);
+        self.resume_rep(base, count, |control| {
+            // Input registers are reloaded on every issue: the host used some for output.
+            let mut block = template;
+            let result = self.invoke_xmm(control, &mut block);
+            // Only the reps this issue completed have their output in the registers; a
+            // host reporting impossible progress gets nothing copied (and an error from
+            // `resume_rep`).
+            let start = usize::from(control.rep_start_index());
+            let done = usize::from(result.reps_completed()).min(total);
+            for (i, element) in output.iter_mut().enumerate().take(done).skip(start) {
+                let at = out_offset + i * out_size;
+                element
+                    .as_mut_bytes()
+                    .copy_from_slice(&block.as_bytes()[at..at + out_size]);
+            }
+            result
+        })
+        .map_err(|(error, completed)| RepError {
+            error,
+            completed: usize::from(completed),
+        })
+    }
+
     /// Packs `input` into an XMM block, checking availability and size.
     #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
     fn xmm_block(&self, input: &[u8]) -> Result<XmmBlock, CallError> {
@@ -1058,5 +1142,76 @@ mod tests {
             panic!("not an XMM call")
         };
         assert_eq!(control, 0x0000_0002_0003_0014);
+    }
+
+    #[test]
+    fn xmm_rep_with_output_takes_each_reps_output_from_the_issue_that_completed_it() {
+        let fake = FakePlatform::new();
+        let starts = Rc::new(RefCell::new(Vec::new()));
+        let seen = starts.clone();
+        // Two names after a 16-byte header: input 24 bytes, output list at byte 32.
+        fake.on_hypercall(move |_, ctx| {
+            let control = HvHypercallInput::from_bits(ctx.control);
+            let start = control.rep_start_index();
+            let block = ctx.xmm.as_deref_mut().unwrap();
+            let bytes = block.as_bytes_mut();
+            seen.borrow_mut().push((start, bytes[16], bytes[20]));
+            // Garbage everywhere in the output area, then this issue's one element.
+            bytes[32..].fill(0xEE);
+            let at = 32 + 16 * usize::from(start);
+            bytes[at..at + 16].copy_from_slice(&(u128::from(start) + 0x100).to_le_bytes());
+            rax(HvStatus::SUCCESS, start + 1)
+        });
+        let hc = hypercalls(&fake, true, true);
+        let mut out = [0u128; 2];
+        hc.xmm_rep_with_output(
+            HvCallCode::HvCallGetVpRegisters,
+            &[0xAB; 16],
+            &[7u32, 9u32],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [0x100, 0x101]);
+        // The input is reloaded for the second issue.
+        assert_eq!(*starts.borrow(), [(0, 7, 9), (1, 7, 9)]);
+        let Event::HypercallXmm(control, block) = fake.log()[0].clone() else {
+            panic!("not an XMM call")
+        };
+        assert_eq!(control, 0x0000_0002_0001_0050);
+        assert_eq!(block.as_bytes()[..16], [0xAB; 16]);
+    }
+
+    #[test]
+    fn xmm_rep_with_output_checks_features_and_room_before_calling() {
+        let fake = FakePlatform::new();
+        let mut out = [0u128; 5];
+        let names = [0u32; 5];
+        let no_output = hypercalls(&fake, true, false);
+        let err = no_output
+            .xmm_rep_with_output(HvCallCode::HvCallGetVpRegisters, &[0; 16], &names, &mut out)
+            .unwrap_err();
+        assert_eq!(err.error, CallError::XmmUnavailable);
+        // 16 + 20 bytes of input leave 112 - 48 = 64 bytes: four 16-byte outputs, not five.
+        let hc = hypercalls(&fake, true, true);
+        let err = hc
+            .xmm_rep_with_output(HvCallCode::HvCallGetVpRegisters, &[0; 16], &names, &mut out)
+            .unwrap_err();
+        assert_eq!(err.error, CallError::OutputTooLarge { len: 80, max: 64 });
+        let err = hc
+            .xmm_rep_with_output(
+                HvCallCode::HvCallGetVpRegisters,
+                &[0; 16],
+                &names[..2],
+                &mut out,
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.error,
+            CallError::RepCountMismatch {
+                input: 2,
+                output: 5
+            }
+        );
+        assert!(fake.log().is_empty());
     }
 }

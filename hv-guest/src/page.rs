@@ -5,10 +5,15 @@
 //! the hypervisor read or write memory the caller does not own.
 
 use hv_defs::{HV_PAGE_SIZE, HvGpa};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// One 4 KiB, 4 KiB-aligned page of memory (TLFS 1.7 page size).
+///
+/// A kernel whose allocator has its own page type borrows one of its pages as an `HvPage`
+/// without `unsafe` through zerocopy, which checks size and alignment:
+/// `HvPage::mut_from_bytes(&mut page.0)`.
 #[repr(C, align(4096))]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct HvPage(pub [u8; HV_PAGE_SIZE]);
 
 impl HvPage {
@@ -119,5 +124,30 @@ impl<'a> IoPages<'a> {
     #[must_use]
     pub fn into_inner(self) -> (PhysPage<'a>, PhysPage<'a>) {
         (self.input, self.output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::boxed::Box;
+    use std::vec;
+
+    use zerocopy::FromBytes;
+
+    use super::HvPage;
+
+    #[test]
+    fn a_foreign_page_is_borrowed_only_when_aligned() {
+        let mut page = Box::new(HvPage::ZERO);
+        page.0[5] = 7;
+        let borrowed = HvPage::mut_from_bytes(&mut page.0).unwrap();
+        assert_eq!(borrowed.0[5], 7);
+        // One byte off a page boundary (or short) is refused.
+        let mut bytes = vec![0u8; 2 * 4096];
+        let start = bytes.as_ptr().align_offset(4096) + 1;
+        assert!(HvPage::mut_from_bytes(&mut bytes[start..start + 4096]).is_err());
+        assert!(HvPage::mut_from_bytes(&mut page.0[..4095]).is_err());
     }
 }

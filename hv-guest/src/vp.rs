@@ -1,16 +1,65 @@
-//! Virtual processor registers, long spin-wait notification and the extended hypercall
-//! capabilities query (TLFS 3.14.1, 7.10.1, 7.10.2, 14.5.1).
+//! Virtual processor registers, the VP index, long spin-wait notification and the extended
+//! hypercall capabilities query (TLFS 3.14.1, 7.8.1, 7.10.1, 7.10.2, 14.5.1).
 
 use hv_defs::hypercall::{HvCallCode, HvExtCallCapabilities, HvOutputExtCallQueryCapabilities};
+use hv_defs::partition::HvPartitionPrivilegeMask;
 use hv_defs::register::{HvRegisterName, HvRegisterValue};
+use hv_defs::status::HvError;
 use hv_defs::vp::{
     HvInputVtl, HvNotifyLongSpinWaitInput, HvSetVpRegistersElement, HvVpRegistersInputHeader,
 };
 use hv_defs::{HV_PARTITION_ID_SELF, HvVpIndex};
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use zerocopy::IntoBytes;
 
 use crate::hypercall::{CallError, Hypercalls, RepError};
 use crate::page::IoPages;
 use crate::platform::Platform;
+
+/// Why the VP index was not read.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum VpIndexError {
+    /// The partition lacks the `AccessVpIndex` privilege (TLFS 4.2.2), so the register does
+    /// not exist; nothing was read.
+    NotGranted,
+    /// The platform could not reach the register.
+    Hv(HvError),
+    /// The register held a value that is not a VP index (above 32 bits).
+    OutOfRange(u64),
+}
+
+impl core::fmt::Display for VpIndexError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NotGranted => f.write_str("the partition lacks the AccessVpIndex privilege"),
+            Self::Hv(error) => write!(f, "the VP index register is unreachable: {error}"),
+            Self::OutOfRange(value) => write!(f, "the VP index register holds {value:#x}"),
+        }
+    }
+}
+
+impl core::error::Error for VpIndexError {}
+
+/// Reads the calling VP's index from its synthetic register (`HvRegisterVpIndex`, on x64
+/// `HV_X64_MSR_VP_INDEX`, TLFS 7.8.1), when `privileges` (the partition's, from discovery)
+/// grant `AccessVpIndex`. Without the privilege nothing is touched.
+///
+/// # Errors
+///
+/// [`VpIndexError`].
+pub fn read_vp_index<P: Platform + ?Sized>(
+    platform: &P,
+    privileges: HvPartitionPrivilegeMask,
+) -> Result<HvVpIndex, VpIndexError> {
+    if !privileges.access_vp_index() {
+        return Err(VpIndexError::NotGranted);
+    }
+    // SAFETY: the register exists with the AccessVpIndex privilege just checked (TLFS 4.2.2,
+    // appendix C); reading it has no side effect.
+    let value = unsafe { platform.read_register(HvRegisterName::HvRegisterVpIndex) }
+        .map_err(VpIndexError::Hv)?;
+    HvVpIndex::try_from(value).map_err(|_| VpIndexError::OutOfRange(value))
+}
 
 impl<P: Platform> Hypercalls<'_, P> {
     /// Reads registers of a VP of the caller's partition (`HvCallGetVpRegisters`, a rep call,
@@ -48,6 +97,32 @@ impl<P: Platform> Hypercalls<'_, P> {
         self.get_vp_registers(io, vp_index, vtl, &[name], &mut value)
             .map_err(|e| e.error)?;
         Ok(value[0])
+    }
+
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+    /// Reads registers with the XMM fast form of `HvCallGetVpRegisters` (TLFS 7.10.2, 3.7.2,
+    /// 3.8.1): input and output travel in registers, so no parameter pages are needed. Needs
+    /// XMM fast input and output; at most four registers fit (16-byte header and 4-byte
+    /// names in, 16-byte values out, 112 bytes in all).
+    ///
+    /// # Errors
+    ///
+    /// A [`RepError`] ([`CallError::XmmUnavailable`], [`CallError::OutputTooLarge`] or the
+    /// hypervisor's status); the values of the reps it reports as completed are valid.
+    pub fn get_vp_registers_xmm(
+        &self,
+        vp_index: HvVpIndex,
+        vtl: HvInputVtl,
+        names: &[HvRegisterName],
+        values: &mut [HvRegisterValue],
+    ) -> Result<(), RepError> {
+        let header = registers_header(vp_index, vtl);
+        self.xmm_rep_with_output(
+            HvCallCode::HvCallGetVpRegisters,
+            header.as_bytes(),
+            names,
+            values,
+        )
     }
 
     /// Writes registers of a VP of the caller's partition (`HvCallSetVpRegisters`, a rep
@@ -257,5 +332,53 @@ mod tests {
             panic!("no hypercall")
         };
         assert_eq!(control, 0x8001);
+    }
+
+    #[test]
+    fn vp_index_is_read_only_with_the_privilege() {
+        let fake = FakePlatform::new();
+        fake.define_msr(0x4000_0002, 3, crate::testing::MsrAccess::ReadOnly);
+        let granted = HvPartitionPrivilegeMask::new().with_access_vp_index(true);
+        assert_eq!(read_vp_index(&fake, granted), Ok(3));
+        assert_eq!(
+            read_vp_index(&fake, HvPartitionPrivilegeMask::new()),
+            Err(VpIndexError::NotGranted)
+        );
+        assert_eq!(fake.log(), [Event::ReadMsr(0x4000_0002, 3)]);
+        fake.poke_msr(0x4000_0002, 1 << 32);
+        assert_eq!(
+            read_vp_index(&fake, granted),
+            Err(VpIndexError::OutOfRange(1 << 32))
+        );
+    }
+
+    #[test]
+    fn xmm_get_vp_registers_puts_header_and_names_in_registers() {
+        let fake = FakePlatform::new();
+        fake.on_hypercall(|_, ctx| {
+            let block = ctx.xmm.as_deref_mut().unwrap();
+            let bytes = block.as_bytes_mut();
+            let header = HvVpRegistersInputHeader::read_from_bytes(&bytes[..16]).unwrap();
+            assert_eq!(header.partition_id, u64::MAX);
+            assert_eq!(header.vp_index, HV_VP_INDEX_SELF);
+            assert_eq!(bytes[16..20], 0x0009_0003u32.to_le_bytes());
+            bytes[32..48].copy_from_slice(HvRegisterValue::from_u64(5).as_bytes());
+            ok(1)
+        });
+        // SAFETY: the fake never executes the entry and serves XMM calls.
+        let hc = unsafe { Hypercalls::new(&fake, FakePlatform::entry(), true, true) };
+        let mut value = [HvRegisterValue::default()];
+        hc.get_vp_registers_xmm(
+            HV_VP_INDEX_SELF,
+            HvInputVtl::CURRENT,
+            &[HvRegisterName::HvRegisterVpIndex],
+            &mut value,
+        )
+        .unwrap();
+        assert_eq!(value[0].as_u64(), 5);
+        let Event::HypercallXmm(control, _) = fake.log()[0] else {
+            panic!("not an XMM call")
+        };
+        assert_eq!(control, 0x0000_0001_0001_0050);
     }
 }

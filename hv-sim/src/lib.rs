@@ -1,1 +1,48 @@
-//! A model of the Hyper-V host (placeholder until the machine lands).
+//! `hv-sim`: a model of the Hyper-V host that boots x86-64 guest kernels on the Unicorn
+//! CPU emulator, without Hyper-V or KVM.
+//!
+//! The model provides what a guest kernel sees of a Hyper-V partition: the hypervisor
+//! CPUID leaves, the synthetic MSRs and the hypercall interface, each following a
+//! [`Profile`] (no hypervisor, QEMU/KVM's Hyper-V emulation with QEMU's `hv-*` flags, or
+//! Hyper-V itself), plus the machine around it: RAM, the 64-bit boot entry of
+//! `docs/architecture.md`, a 16550 UART, QEMU's `isa-debug-exit`, an x2APIC, and a
+//! deterministic virtual clock.
+//!
+//! # Virtual time
+//!
+//! Time advances only with guest execution: every instruction costs
+//! [`NS_PER_INSTRUCTION`] virtual nanoseconds, accounted when its translation block
+//! starts; HLT jumps to the next timer deadline. The TSC runs at [`TSC_HZ`] and the
+//! partition reference counter at 10 MHz, both derived from the same clock, so two runs of
+//! the same guest give identical transcripts and counters.
+//!
+//! # How exits are trapped
+//!
+//! CPUID, RDTSC/RDTSCP and port I/O use Unicorn instruction hooks; VMCALL/VMMCALL reach
+//! the model as invalid instructions. Unicorn executes RDMSR/WRMSR and `MOV CR8` itself,
+//! so the model decodes every new translation block once (with `iced-x86`) and installs a
+//! code hook on exactly the addresses of those instructions; the rest of the code runs
+//! without per-instruction callbacks. Unicorn never delivers exceptions or interrupts to
+//! the guest: the model does, through the guest's IDT ([`x86`]).
+//!
+//! Licence: GPL-2.0-only, because Unicorn is GPL-2.0. No library of this workspace
+//! depends on this crate.
+
+mod apic;
+mod error;
+mod hv;
+mod machine;
+mod profile;
+mod stats;
+mod uart;
+mod uc;
+mod x86;
+
+pub use error::{Exit, SimError};
+pub use hv::{
+    CLOBBER_BYTE, HYPERCALL_PAGE_ENTRY, HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN,
+};
+pub use machine::{APIC_HZ, Config, Image, Machine, NS_PER_INSTRUCTION, TSC_HZ};
+pub use profile::{HvFlag, HvInterface, Profile, ProfileError};
+pub use stats::Stats;
+pub use uc::{UcError, Unmapped};

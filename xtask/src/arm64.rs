@@ -468,7 +468,7 @@ pub(crate) fn boots(bless: bool) -> Result<(), String> {
             },
             boot.append.unwrap_or("")
         );
-        let run = qemu::run_argv(&config.command_line(QEMU)?, false, BOOT_LIMIT)?;
+        let run = qemu::run_command(&config.command_line(QEMU)?, false, BOOT_LIMIT)?;
         let mut problems = Vec::new();
         if run.verdict != boot.expect {
             problems.push(format!(
@@ -546,7 +546,7 @@ pub(crate) fn run(
     let argv = config.command_line(QEMU)?;
     ensure_tools()?;
     build(profile)?;
-    let run = qemu::run_argv(&argv, true, timeout)?;
+    let run = qemu::run_command(&argv, true, timeout)?;
     let summary = run
         .summary_at
         .map(|t| format!(", summary line after {:.2} s", t.as_secs_f64()))

@@ -13,6 +13,7 @@ mod kernel;
 mod kvm;
 mod qemu;
 mod run;
+mod sim;
 mod test;
 mod transcript;
 mod uefi;
@@ -23,8 +24,8 @@ fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\
      \n\
      commands:\n  \
-       run     build the sample kernel, boot it (QEMU), print its report; `run --help`;\n          \
-               `run --arch aarch64` for the arm64 kernel\n  \
+       run     build the sample kernel, boot it (QEMU or hv-sim), print its report;\n          \
+               `run --help`; `run --arch aarch64` for the arm64 kernel\n  \
        image   a GPT disk (raw or VHDX) booting the sample kernel through UEFI; `image --help`\n  \
        test    run every check: fmt, clippy, host tests, docs, kernel boots; `--bless`\n          \
                rewrites the expected transcripts\n  \

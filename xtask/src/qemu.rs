@@ -37,12 +37,15 @@ impl Host {
         })
     }
 
-    /// The default: QEMU+KVM when /dev/kvm emulates Hyper-V, else QEMU TCG; with the
-    /// reason.
+    /// The default: QEMU+KVM when /dev/kvm emulates Hyper-V, else `hv-sim` when it is
+    /// built or can be, else QEMU TCG; with the reason.
     pub(crate) fn default_for_this_machine() -> (Self, String) {
         match kvm::probe_hyperv() {
             Ok(why) => (Self::QemuKvm, why),
-            Err(why) => (Self::QemuTcg, why),
+            Err(no_kvm) => match crate::sim::available() {
+                Ok(why) => (Self::Sim, format!("{no_kvm}; {why}")),
+                Err(no_sim) => (Self::QemuTcg, format!("{no_kvm}; {no_sim}")),
+            },
         }
     }
 }
@@ -203,8 +206,9 @@ pub(crate) enum Verdict {
     Success,
     /// The kernel reported a failure (QEMU exit status 35).
     Failure,
-    /// QEMU ended without the kernel's verdict (e.g. a triple fault with `-no-reboot`
-    /// exits 0), with QEMU's exit status.
+    /// The host ended without the kernel's verdict (e.g. QEMU exits 0 on a triple fault
+    /// with `-no-reboot`; hv-sim exits with an even status for a model error), with its
+    /// exit status.
     Missing(Option<i32>),
     /// The time limit passed; QEMU was killed.
     Timeout(Duration),
@@ -213,15 +217,15 @@ pub(crate) enum Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Success => write!(f, "success (QEMU exit status {QEMU_EXIT_SUCCESS})"),
-            Self::Failure => write!(f, "failure (QEMU exit status {QEMU_EXIT_FAILURE})"),
+            Self::Success => write!(f, "success (exit status {QEMU_EXIT_SUCCESS})"),
+            Self::Failure => write!(f, "failure (exit status {QEMU_EXIT_FAILURE})"),
             Self::Missing(Some(code)) => {
-                write!(f, "no verdict from the kernel (QEMU exit status {code})")
+                write!(f, "no verdict from the kernel (host exit status {code})")
             }
             Self::Missing(None) => {
-                f.write_str("no verdict from the kernel (QEMU killed by a signal)")
+                f.write_str("no verdict from the kernel (host killed by a signal)")
             }
-            Self::Timeout(limit) => write!(f, "timed out after {} s; QEMU killed", limit.as_secs()),
+            Self::Timeout(limit) => write!(f, "timed out after {} s; host killed", limit.as_secs()),
         }
     }
 }
@@ -230,22 +234,25 @@ impl fmt::Display for Verdict {
 #[derive(Debug)]
 pub(crate) struct Run {
     pub(crate) verdict: Verdict,
-    /// Everything the kernel wrote to the serial port.
+    /// Everything the host wrote to standard output: the kernel's serial port (and, for
+    /// `hv-sim --stats json`, the counters as a last line).
     pub(crate) serial: String,
-    /// From starting QEMU to its exit.
+    /// From starting the host to its exit.
     pub(crate) elapsed: Duration,
-    /// From starting QEMU to the first serial line containing `summary:`, if any.
+    /// From starting the host to the first serial line containing `summary:`, if any.
     pub(crate) summary_at: Option<Duration>,
 }
 
 /// Runs QEMU with `config`, copying the serial output to stdout when `stream` is set, and
 /// kills it after `limit`.
 pub(crate) fn run(config: &Config, stream: bool, limit: Duration) -> Result<Run, String> {
-    run_argv(&config.command_line(QEMU_X86_64), stream, limit)
+    run_command(&config.command_line(QEMU_X86_64), stream, limit)
 }
 
-/// Runs the QEMU command line `argv` (program first) like [`run`].
-pub(crate) fn run_argv(argv: &[String], stream: bool, limit: Duration) -> Result<Run, String> {
+/// Runs a host program (QEMU or `hv-sim`) whose standard output is the guest's serial port
+/// and whose exit status is the `isa-debug-exit` status, copying the output to stdout when
+/// `stream` is set, and kills it after `limit`.
+pub(crate) fn run_command(argv: &[String], stream: bool, limit: Duration) -> Result<Run, String> {
     eprintln!("xtask: $ {}", argv.join(" "));
     let start = Instant::now();
     let mut child = Command::new(&argv[0])
@@ -281,7 +288,7 @@ pub(crate) fn run_argv(argv: &[String], stream: bool, limit: Duration) -> Result
     let verdict = loop {
         match child
             .try_wait()
-            .map_err(|e| format!("waiting for QEMU: {e}"))?
+            .map_err(|e| format!("waiting for {}: {e}", argv[0]))?
         {
             Some(status) => {
                 break match status.code() {
@@ -296,7 +303,7 @@ pub(crate) fn run_argv(argv: &[String], stream: bool, limit: Duration) -> Result
                 let _ = child.wait();
                 break Verdict::Timeout(limit);
             }
-            None => std::thread::sleep(Duration::from_millis(10)),
+            None => std::thread::sleep(Duration::from_millis(2)),
         }
     };
     let elapsed = start.elapsed();

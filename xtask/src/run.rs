@@ -6,6 +6,7 @@ use crate::arm64::{self, Arch};
 use crate::cmd;
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, DEFAULT_HV_FLAGS, Host, Machine, Verdict};
+use crate::sim;
 use crate::uefi;
 
 pub(crate) const USAGE: &str = "\
@@ -13,13 +14,14 @@ usage: cargo xtask run [--arch x86_64|aarch64]
                        [--host qemu-tcg|qemu-kvm|qemu-whpx|sim] [--machine q35|pc]
                        [--firmware pvh|uefi] [--hv-flags <flag,flag,...>] [--release]
                        [--kernel sample-kernel|rt-check|rt-check-arm64]
-                       [--append <command line>] [--timeout <seconds>]
+                       [--append <command line>] [--profile none|kvm|hyperv]
+                       [--hv <flag,flag,...>] [--stats json] [--timeout <seconds>]
 
   --arch      the kernel's architecture (default: x86_64); aarch64 boots the arm64 Image
               on QEMU virt (hosts qemu-tcg, the default, and qemu-whpx; no --machine,
               --firmware or --hv-flags)
-
-  --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else qemu-tcg)
+  --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else sim
+              when hv-sim is built or CMake can build it, else qemu-tcg)
   --firmware  pvh: QEMU loads the kernel directly (-kernel); uefi: OVMF boots the disk of
               `cargo xtask image` (sample-kernel only, no --append) (default: pvh)
   --machine   QEMU machine type (default: q35)
@@ -27,10 +29,14 @@ usage: cargo xtask run [--arch x86_64|aarch64]
   --release   boot the release build
   --kernel    which kernel to boot (default: sample-kernel; rt-check is x86_64 only,
               rt-check-arm64 aarch64 only)
-  --append    kernel command line (rt-check: selftest, reenter64, reenter64-bare,
-              fault=ud|gp|pf|df|int|panic; rt-check-arm64: selftest,
+  --append    kernel command line, QEMU only (rt-check: selftest, reenter64,
+              reenter64-bare, fault=ud|gp|pf|df|int|panic; rt-check-arm64: selftest,
               fault=undef|abort|irq|panic)
-  --timeout   kill QEMU after this many seconds (default: 60)
+  --profile   sim: the partition hv-sim models (default: hyperv)
+  --hv        sim: a KVM-style partition with these QEMU hv-* flags (with --profile kvm:
+              added to its set)
+  --stats     sim: print hv-sim's exit counters as JSON after the run
+  --timeout   kill the host after this many seconds (default: 60)
 ";
 
 /// How the kernel is started.
@@ -53,6 +59,9 @@ struct Args {
     profile: Profile,
     kernel: String,
     append: Option<String>,
+    sim_profile: Option<String>,
+    sim_hv: Option<String>,
+    stats: bool,
     timeout: Duration,
 }
 
@@ -66,6 +75,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
         profile: Profile::Debug,
         kernel: kernel::DEMO.into(),
         append: None,
+        sim_profile: None,
+        sim_hv: None,
+        stats: false,
         timeout: Duration::from_secs(60),
     };
     let mut it = args.iter();
@@ -110,6 +122,18 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 parsed.kernel = name;
             }
             "--append" => parsed.append = Some(value()?),
+            "--profile" => {
+                let name = value()?;
+                if !sim::PROFILES.contains(&name.as_str()) {
+                    return Err(format!("unknown profile `{name}` (none, kvm, hyperv)"));
+                }
+                parsed.sim_profile = Some(name);
+            }
+            "--hv" => parsed.sim_hv = Some(value()?),
+            "--stats" => match value()?.as_str() {
+                "json" => parsed.stats = true,
+                other => return Err(format!("`--stats {other}`: only `json` exists")),
+            },
             "--timeout" => {
                 let secs = value()?;
                 let secs: u64 = secs
@@ -173,13 +197,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
              ignores them, WHPX exposes its own), and the host is {host}"
         ));
     }
+    let sim_only = args.sim_profile.is_some() || args.sim_hv.is_some() || args.stats;
+    if sim_only && host != Host::Sim {
+        return Err(format!(
+            "--profile, --hv and --stats apply to --host sim (hv-sim) only; the host is {host}"
+        ));
+    }
     if host == Host::Sim {
-        return Err(
-            "host `sim` is reserved for hv-sim, which is not built yet: it will boot \
-                    the kernel through its 64-bit entry (docs/architecture.md); use \
-                    --host qemu-tcg meanwhile"
-                .into(),
-        );
+        return run_sim(&args);
     }
     let runs_here = host != Host::QemuWhpx || cfg!(windows);
     if args.firmware == Firmware::Uefi {
@@ -219,7 +244,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let run = qemu::run(&config, true, args.timeout)?;
-    verdict(&run)
+    report(&run)
 }
 
 /// `cargo xtask run --firmware uefi`: makes the raw disk and boots it with OVMF; for
@@ -252,17 +277,48 @@ fn run_uefi(args: &Args, host: Host) -> Result<(), String> {
         true,
         args.timeout,
     )?;
-    verdict(&run)
+    report(&run)
 }
 
-/// Prints how the run ended and turns it into the command's result.
-fn verdict(run: &qemu::Run) -> Result<(), String> {
+/// `cargo xtask run --host sim`: builds hv-sim and the kernel, boots it through the
+/// 64-bit entry, streams the serial output.
+fn run_sim(args: &Args) -> Result<(), String> {
+    if args.append.is_some() {
+        return Err("--append applies to QEMU: hv-sim passes no kernel command line".into());
+    }
+    kernel::ensure_tools(false)?;
+    sim::build()?;
+    kernel::build(args.profile)?;
+    // A profile is named unless only flags are given (then hv-sim models exactly those).
+    let profile = match (&args.sim_profile, &args.sim_hv) {
+        (None, Some(_)) => None,
+        (profile, _) => Some(
+            profile
+                .clone()
+                .unwrap_or_else(|| sim::DEFAULT_PROFILE.to_string()),
+        ),
+    };
+    let config = sim::Config {
+        profile,
+        hv: args.sim_hv.clone(),
+        stats: args.stats,
+        kernel: kernel::path(&args.kernel, args.profile),
+    };
+    let sim = sim::run(&config, true, args.timeout)?;
+    if let Some(stats) = &sim.stats {
+        println!("{stats}");
+    }
+    report(&sim.run)
+}
+
+/// Prints the verdict line and turns the verdict into the command's result.
+fn report(run: &qemu::Run) -> Result<(), String> {
     let summary = run
         .summary_at
-        .map(|t| format!(", summary line after {:.2} s", t.as_secs_f64()))
+        .map(|t| format!(", summary line after {:.3} s", t.as_secs_f64()))
         .unwrap_or_default();
     println!(
-        "xtask: kernel verdict: {} after {:.2} s{summary}",
+        "xtask: kernel verdict: {} after {:.3} s{summary}",
         run.verdict,
         run.elapsed.as_secs_f64()
     );
@@ -320,6 +376,21 @@ mod tests {
         assert_eq!(a.kernel, "rt-check");
         assert_eq!(a.append.as_deref(), Some("fault=ud"));
         assert_eq!(a.timeout, Duration::from_secs(5));
+        let sim = parse(&strings(&[
+            "--host",
+            "sim",
+            "--profile",
+            "kvm",
+            "--hv",
+            "relaxed,vpindex",
+            "--stats",
+            "json",
+        ]))
+        .expect("valid sim arguments");
+        assert_eq!(sim.host, Some(Host::Sim));
+        assert_eq!(sim.sim_profile.as_deref(), Some("kvm"));
+        assert_eq!(sim.sim_hv.as_deref(), Some("relaxed,vpindex"));
+        assert!(sim.stats);
     }
 
     #[test]
@@ -348,6 +419,8 @@ mod tests {
             &["--machine", "virt"],
             &["--kernel", "linux"],
             &["--timeout", "soon"],
+            &["--profile", "xen"],
+            &["--stats", "yaml"],
             &["--frobnicate"],
             &["--arch", "mips"],
             &["--firmware", "bios"],

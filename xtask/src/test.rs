@@ -6,6 +6,7 @@ use crate::cmd::{self, cargo};
 use crate::image::{self, Arch};
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, Host, Machine, Verdict};
+use crate::sim;
 use crate::{transcript, uefi};
 
 /// The minimum supported Rust version of the libraries (`rust-version` in Cargo.toml).
@@ -138,6 +139,39 @@ fn fuzz() -> Result<(), String> {
     Ok(())
 }
 
+/// One boot of the demo on `hv-sim`: a partition profile or a list of QEMU `hv-*` flags.
+struct SimBoot {
+    profile: Option<&'static str>,
+    hv: Option<&'static str>,
+    /// File name under `tests/transcripts/`.
+    transcript: &'static str,
+}
+
+/// Every boot on `hv-sim`: the three profiles, and a KVM-style partition without XMM fast
+/// input (QEMU's `hv-relaxed,hv-vpindex,hv-time`).
+const SIM_BOOTS: &[SimBoot] = &[
+    SimBoot {
+        profile: Some("none"),
+        hv: None,
+        transcript: "x86_64-sim-none.txt",
+    },
+    SimBoot {
+        profile: Some("kvm"),
+        hv: None,
+        transcript: "x86_64-sim-kvm.txt",
+    },
+    SimBoot {
+        profile: Some("hyperv"),
+        hv: None,
+        transcript: "x86_64-sim-hyperv.txt",
+    },
+    SimBoot {
+        profile: None,
+        hv: Some("relaxed,vpindex,time"),
+        transcript: "x86_64-sim-hv-relaxed-vpindex-time.txt",
+    },
+];
+
 /// Runs every check; stops at the first failure.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let bless = match args {
@@ -246,7 +280,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     crate::arm64::docs()?;
     kernel::build(Profile::Debug)?;
     kernel::build(Profile::Release)?;
-    boot_all(bless)?;
+    sim::build()?;
+    let qemu = boot_all(bless);
+    let sim = sim_boot_all(bless);
+    qemu.and(sim)?;
     image::test()?;
     uefi::test(bless, BOOT_LIMIT)?;
     crate::arm64::boots(bless)?;
@@ -305,6 +342,82 @@ fn boot_all(bless: bool) -> Result<(), String> {
             "{} of {} kernel boots failed: {}",
             failures.len(),
             BOOTS.len(),
+            failures.join("; ")
+        ))
+    }
+}
+
+/// Boots the demo on `hv-sim` for every entry of [`SIM_BOOTS`] and checks verdict and
+/// transcript, then checks determinism: two runs of the `hyperv` profile print the same
+/// serial output (unmasked) and the same `--stats json` counters.
+fn sim_boot_all(bless: bool) -> Result<(), String> {
+    let dir = cmd::root().join("tests/transcripts");
+    let kernel = kernel::path(kernel::DEMO, Profile::Debug);
+    let config = |boot: &SimBoot, stats| sim::Config {
+        profile: boot.profile.map(String::from),
+        hv: boot.hv.map(String::from),
+        stats,
+        kernel: kernel.clone(),
+    };
+    let mut failures = Vec::new();
+    for boot in SIM_BOOTS {
+        let name = format!(
+            "sample-kernel on hv-sim (profile {}, hv flags {})",
+            boot.profile.unwrap_or("-"),
+            boot.hv.unwrap_or("-")
+        );
+        let sim = sim::run(&config(boot, false), false, BOOT_LIMIT)?;
+        let mut problems = Vec::new();
+        if sim.run.verdict != Verdict::Success {
+            problems.push(format!(
+                "verdict {} (expected {})\nserial output:\n{}",
+                sim.run.verdict,
+                Verdict::Success,
+                sim.run.serial
+            ));
+        }
+        if let Err(e) = transcript::check(&dir.join(boot.transcript), &sim.run.serial, bless) {
+            problems.push(e);
+        }
+        if problems.is_empty() {
+            eprintln!(
+                "xtask: boot ok: {name} in {:.3} s",
+                sim.run.elapsed.as_secs_f64()
+            );
+        } else {
+            eprintln!("xtask: boot FAILED: {name}\n{}", problems.join("\n"));
+            failures.push(name);
+        }
+    }
+    let hyperv = &SIM_BOOTS[2];
+    let first = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
+    let second = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
+    let same_output = first.run.serial == second.run.serial;
+    let same_stats = first.stats.is_some() && first.stats == second.stats;
+    if same_output && same_stats {
+        eprintln!(
+            "xtask: hv-sim is deterministic: two hyperv runs printed the same output and \
+             counters {}",
+            first.stats.as_deref().unwrap_or_default()
+        );
+    } else {
+        eprintln!(
+            "xtask: hv-sim determinism FAILED (same output: {same_output}, same counters: \
+             {same_stats})\nfirst counters: {:?}\nsecond counters: {:?}\n{}",
+            first.stats,
+            second.stats,
+            transcript::diff(&first.run.serial, &second.run.serial)
+        );
+        failures.push("hv-sim determinism".into());
+    }
+    let total = SIM_BOOTS.len() + 1;
+    if failures.is_empty() {
+        eprintln!("xtask: hv-sim: {total} passed, 0 failed");
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {total} hv-sim checks failed: {}",
+            failures.len(),
             failures.join("; ")
         ))
     }

@@ -155,7 +155,7 @@ pub(crate) fn boot(
         vars: ovmf.fresh_vars(&disk)?,
         disk,
     };
-    qemu::run_argv(&config.command_line(qemu::QEMU_X86_64), stream, limit)
+    qemu::run_command(&config.command_line(qemu::QEMU_X86_64), stream, limit)
 }
 
 /// The expected transcript of the UEFI boot under `tests/transcripts/`.

@@ -1,34 +1,142 @@
 //! The demo: the list of enlightenments the project supports and the order they run in.
 //!
-//! Every step is a function from what discovery found to one [`Outcome`], so each
-//! produces exactly one report line. Discovery lives in [`discovery`] and uses raw CPUID
-//! until `hv-guest` lands; then the steps below switch to `hv-guest` calls, one by one.
+//! Discovery and the bring-up of the hypercall interface go through `hv-guest`
+//! ([`hv_guest::hyperv`]); every step is a function from the shared [`Context`] to one
+//! [`Outcome`], so each produces exactly one report line. Steps whose `hv-guest` module has
+//! not landed yet report `unavailable` with that reason; their issue replaces the step
+//! function in [`ENLIGHTENMENTS`], one by one.
 
-mod discovery;
+mod core;
 
-use core::fmt;
+use ::core::fmt;
 
+use hv_guest::arch::x86_64::X64;
+use hv_guest::discovery::{HvInfo, NoHyperV};
+use hv_guest::hypercall::Hypercalls;
+use hv_guest::hyperv::{GuestOs, HypercallPage, Hyperv};
+use hv_guest::page::{HvPage, IoPages, PhysPage};
+use kernel_rt::frames::{AllocError, alloc_page};
 use kernel_rt::report::{Outcome, Report};
+use zerocopy::FromBytes;
 
-pub(crate) use discovery::Discovery;
+/// How far the bring-up of the hypercall interface got (TLFS 3.13); each stage owns the
+/// `hv-guest` value of that stage.
+#[derive(Debug)]
+enum Stage {
+    /// No Hyper-V interface: what was found instead.
+    Absent(NoHyperV),
+    /// Discovered; no guest OS identity yet.
+    Detected(Hyperv<X64>),
+    /// The guest OS identity is set; no hypercall page yet.
+    Identified(GuestOs<X64>),
+    /// The hypercall page is enabled: hypercalls can be made.
+    Ready(HypercallPage<X64>),
+}
+
+/// What the steps share: the bring-up stage and the hypercall parameter pages.
+pub(crate) struct Context {
+    /// `None` only while a step moves the stage on.
+    stage: Option<Stage>,
+    /// Input and output pages of memory-based hypercalls, allocated on first use.
+    io: Option<IoPages<'static>>,
+}
+
+#[expect(
+    clippy::result_large_err,
+    reason = "no allocator to box into; the error is the step's report line, made once per step"
+)]
+impl Context {
+    /// Discovers the hypervisor (CPUID only).
+    fn detect() -> Self {
+        let stage = match Hyperv::detect(X64) {
+            Ok(hv) => Stage::Detected(hv),
+            Err(why) => Stage::Absent(why),
+        };
+        Self {
+            stage: Some(stage),
+            io: None,
+        }
+    }
+
+    /// What discovery found, or the `unavailable` outcome without the Hyper-V interface.
+    fn info(&self) -> Result<&HvInfo, Outcome> {
+        match &self.stage {
+            Some(Stage::Detected(hv)) => Ok(hv.info()),
+            Some(Stage::Identified(guest)) => Ok(guest.info()),
+            Some(Stage::Ready(page)) => Ok(page.info()),
+            Some(Stage::Absent(_)) | None => Err(no_interface()),
+        }
+    }
+
+    /// The hypercall handle and what discovery found, or why there is none.
+    fn hypercalls(&self) -> Result<(Hypercalls<'_, X64>, &HvInfo), Outcome> {
+        match &self.stage {
+            Some(Stage::Ready(page)) => Ok((page.hypercalls(), page.info())),
+            Some(Stage::Detected(_) | Stage::Identified(_)) => Err(Outcome::unavailable(
+                format_args!("no hypercall page (see the hypercall page line)"),
+            )),
+            Some(Stage::Absent(_)) | None => Err(no_interface()),
+        }
+    }
+
+    /// The hypercall handle, what discovery found and the parameter pages.
+    fn hypercalls_with_pages(
+        &mut self,
+    ) -> Result<(Hypercalls<'_, X64>, &HvInfo, &mut IoPages<'static>), Outcome> {
+        if self.io.is_none() {
+            // Before the pages, so that a partition without hypercalls allocates nothing.
+            self.hypercalls()?;
+            let pages = io_pages()
+                .map_err(|e| Outcome::failed(format_args!("no hypercall parameter pages: {e}")))?;
+            self.io = Some(pages);
+        }
+        match (&self.stage, &mut self.io) {
+            (Some(Stage::Ready(page)), Some(io)) => Ok((page.hypercalls(), page.info(), io)),
+            _ => Err(no_interface()),
+        }
+    }
+}
+
+/// The outcome of every step on a partition without the Hyper-V interface.
+fn no_interface() -> Outcome {
+    Outcome::unavailable(format_args!("no Hyper-V interface"))
+}
+
+/// A page from the runtime's allocator that is never freed, as an `hv-guest` page with its
+/// guest physical address. Overlays and per-CPU parameter pages live as long as the kernel.
+fn static_page() -> Result<PhysPage<'static>, AllocError> {
+    let page = alloc_page()?.leak();
+    let gpa = page.phys_addr();
+    let page = HvPage::mut_from_bytes(&mut page.0)
+        .expect("the runtime's pages are 4 KiB, 4 KiB-aligned: an HvPage");
+    // SAFETY: the runtime identity-maps the first 4 GiB (virtual = physical, executable:
+    // it sets no NX bit) and its allocator hands out pages only from there, so `gpa` is the
+    // page's guest physical address, for ever since the page is leaked.
+    Ok(unsafe { PhysPage::new(page, gpa) })
+}
+
+/// The pair of parameter pages of memory-based hypercalls.
+fn io_pages() -> Result<IoPages<'static>, AllocError> {
+    Ok(IoPages::new(static_page()?, static_page()?))
+}
 
 /// One enlightenment of the report.
 struct Enlightenment {
     /// The feature name printed in its report line.
     feature: &'static str,
     /// The step that exercises it.
-    step: fn(&Discovery) -> Outcome,
+    step: fn(&mut Context) -> Outcome,
 }
 
 /// Every enlightenment the project supports, in report order. This is the only list:
-/// later work replaces a step function here with the real one.
+/// later work replaces a `pending` entry here with the real step.
 const ENLIGHTENMENTS: &[Enlightenment] = &[
-    pending("guest OS identity"),
-    pending("hypercall page"),
-    pending("fast hypercall"),
-    pending("slow hypercall"),
-    pending("XMM fast hypercall"),
-    pending("VP index"),
+    step("guest OS identity", core::guest_os_identity),
+    step("hypercall page", core::hypercall_page),
+    step("fast hypercall", core::fast_hypercall),
+    step("slow hypercall", core::slow_hypercall),
+    step("XMM fast hypercall", core::xmm_fast_hypercall),
+    step("VP index", core::vp_index),
     pending("reference counter"),
     pending("reference TSC page"),
     pending("SynIC"),
@@ -38,14 +146,19 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     pending("IPI hypercalls"),
     pending("VP assist page"),
     pending("APIC MSRs"),
-    pending("spinlock notification"),
+    step("spinlock notification", core::spinlock_notification),
     pending("crash MSRs"),
-    pending("extended capabilities"),
+    step("extended capabilities", core::extended_capabilities),
     pending("VMBus"),
     pending("VSM"),
 ];
 
-/// An enlightenment whose step is not written yet: it needs `hv-guest`.
+/// An enlightenment exercised by `step`.
+const fn step(feature: &'static str, step: fn(&mut Context) -> Outcome) -> Enlightenment {
+    Enlightenment { feature, step }
+}
+
+/// An enlightenment whose step is not written yet: its `hv-guest` module has not landed.
 const fn pending(feature: &'static str) -> Enlightenment {
     Enlightenment {
         feature,
@@ -53,24 +166,26 @@ const fn pending(feature: &'static str) -> Enlightenment {
     }
 }
 
-/// The step of every enlightenment until `hv-guest` lands: without the Hyper-V interface
-/// the enlightenment is unavailable; with it, the kernel cannot exercise it yet and says so
-/// (as unavailable, since nothing was tried that could fail).
-fn not_exercised_yet(hv: &Discovery) -> Outcome {
-    if hv.has_hyperv_interface() {
-        Outcome::unavailable(format_args!(
-            "Hyper-V interface present; this kernel has no step for it until hv-guest lands"
-        ))
-    } else {
-        Outcome::unavailable(format_args!("no Hyper-V interface"))
+/// The step of every enlightenment whose `hv-guest` module has not landed: without the
+/// Hyper-V interface the enlightenment is unavailable; with it, the kernel cannot exercise
+/// it yet and says so (as unavailable, since nothing was tried that could fail).
+fn not_exercised_yet(cx: &mut Context) -> Outcome {
+    match cx.info() {
+        Ok(_) => Outcome::unavailable(format_args!(
+            "Hyper-V interface present; its hv-guest module has not landed yet"
+        )),
+        Err(outcome) => outcome,
     }
 }
 
 /// Runs discovery and every step, recording each outcome.
 pub(crate) fn run<W: fmt::Write>(report: &mut Report<W>) {
-    let hv = Discovery::probe();
-    report.record("hypervisor", &hv.identity());
+    let mut cx = Context::detect();
+    report.record("hypervisor", &core::identity(&cx));
+    if let Ok(info) = cx.info() {
+        core::describe(report, info);
+    }
     for e in ENLIGHTENMENTS {
-        report.record(e.feature, &(e.step)(&hv));
+        report.record(e.feature, &(e.step)(&mut cx));
     }
 }

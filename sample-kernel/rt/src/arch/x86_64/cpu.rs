@@ -9,7 +9,10 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
 }
 
 /// Enables SSE (CR0.MP, not CR0.EM; CR4.OSFXSR and CR4.OSXMMEXCPT), so that code using
-/// XMM registers (XMM fast hypercalls) can run. The runtime itself is compiled without SSE.
+/// XMM registers can run: XMM fast hypercalls pass their input and output in XMM0–XMM5
+/// (TLFS 3.7.2, 3.8.1), and without CR4.OSFXSR (or with CR0.EM) the MOVDQA that loads them
+/// raises #UD. The runtime itself is compiled without SSE (`x86_64-unknown-none`), so it
+/// never keeps state in XMM registers that a hypercall could clobber.
 pub fn enable_sse() {
     // SAFETY: every x86_64 processor has SSE; clearing EM and setting MP only lets SSE and
     // x87 instructions run (the kernel never uses the x87 task-switch trap), and changes no

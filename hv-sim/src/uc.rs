@@ -1,0 +1,506 @@
+//! A thin, safe layer over the Unicorn C API: the only module with `unsafe` code.
+//!
+//! The `unicorn-engine` crate's own hook wrappers give a `()`-returning callback for the
+//! CPUID/RDTSC/RDTSCP instruction hooks, whose C type returns `int` ("skip the
+//! instruction"), and pay a reference-count upgrade per callback. This module talks to the C
+//! API (re-exported by `unicorn-engine` as `unicorn_engine::unicorn_const`) directly: every
+//! hook calls one [`Handler`] through a monomorphised trampoline with the handler pointer
+//! as user data.
+//!
+//! # Soundness
+//!
+//! [`Engine::install`] is `unsafe`: the caller promises that the handler outlives the engine
+//! and is not otherwise accessed while [`Engine::run`] executes. Unicorn calls hooks one at
+//! a time on the thread that called `uc_emu_start`, and none of the calls a handler can make
+//! through [`Cpu`] re-enters a hook, so each trampoline holds the only `&mut` to the handler.
+
+use core::ffi::{c_int, c_void};
+use core::marker::PhantomData;
+use core::ptr;
+
+use unicorn_engine::unicorn_const::{
+    Arch, ControlType, HookType, Mode, Prot, RegisterX86, X86Insn, uc_engine, uc_error, uc_x86_mmr,
+};
+use unicorn_engine::unicorn_const::{
+    uc_close, uc_ctl, uc_emu_start, uc_emu_stop, uc_hook, uc_hook_add, uc_mem_map, uc_mem_read,
+    uc_mem_write, uc_open, uc_reg_read, uc_reg_write,
+};
+
+/// An error reported by the Unicorn library.
+pub type UcError = uc_error;
+
+/// The kind of a memory access Unicorn could not satisfy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Unmapped {
+    /// A data read.
+    Read,
+    /// A data write.
+    Write,
+    /// An instruction fetch.
+    Fetch,
+}
+
+/// Callbacks from the emulated CPU. Each receives the [`Cpu`] it runs on.
+pub(crate) trait Handler {
+    /// Start of a translation block at `address`, `size` bytes long.
+    fn on_block(&mut self, cpu: &mut Cpu<'_>, address: u64, size: u32);
+    /// An instruction at an address registered with [`Cpu::hook_code_at`].
+    fn on_code(&mut self, cpu: &mut Cpu<'_>, address: u64);
+    /// CPUID; `true` skips Unicorn's own CPUID.
+    fn on_cpuid(&mut self, cpu: &mut Cpu<'_>) -> bool;
+    /// RDTSC (`rdtscp == false`) or RDTSCP; `true` skips Unicorn's own implementation.
+    fn on_rdtsc(&mut self, cpu: &mut Cpu<'_>, rdtscp: bool) -> bool;
+    /// IN from `port` of `size` bytes; returns the value read.
+    fn on_in(&mut self, cpu: &mut Cpu<'_>, port: u16, size: u8) -> u32;
+    /// OUT of `value` to `port`, `size` bytes.
+    fn on_out(&mut self, cpu: &mut Cpu<'_>, port: u16, size: u8, value: u32);
+    /// An invalid instruction (#UD); `true` means handled.
+    fn on_invalid(&mut self, cpu: &mut Cpu<'_>) -> bool;
+    /// Any other CPU exception or software interrupt, by vector.
+    fn on_interrupt(&mut self, cpu: &mut Cpu<'_>, vector: u32);
+    /// An access to an address with no memory behind it.
+    fn on_unmapped(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64, size: usize);
+}
+
+/// An owned Unicorn x86-64 engine.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    handle: *mut uc_engine,
+    user: *mut c_void,
+    code_hook: *mut c_void,
+}
+
+/// The CPU as seen from inside a hook, or from the owner between runs.
+#[derive(Debug)]
+pub(crate) struct Cpu<'a> {
+    handle: *mut uc_engine,
+    user: *mut c_void,
+    code_hook: *mut c_void,
+    _engine: PhantomData<&'a mut Engine>,
+}
+
+fn check(err: uc_error) -> Result<(), UcError> {
+    if err == uc_error::OK {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+impl Engine {
+    /// Opens an x86-64 engine with `ram_bytes` of RAM at guest physical address 0.
+    pub(crate) fn new(ram_bytes: u64) -> Result<Self, UcError> {
+        let mut handle = ptr::null_mut();
+        // SAFETY: `handle` is a valid out-pointer; the arguments are valid enum values.
+        check(unsafe { uc_open(Arch::X86, Mode::MODE_64, &raw mut handle) })?;
+        let engine = Self {
+            handle,
+            user: ptr::null_mut(),
+            code_hook: ptr::null_mut(),
+        };
+        // SAFETY: `handle` is the open engine; mapping has no pointer arguments.
+        check(unsafe { uc_mem_map(handle, 0, ram_bytes, Prot::ALL.0) })?;
+        Ok(engine)
+    }
+
+    /// The CPU, for register and memory access between runs.
+    pub(crate) fn cpu(&mut self) -> Cpu<'_> {
+        Cpu {
+            handle: self.handle,
+            user: self.user,
+            code_hook: self.code_hook,
+            _engine: PhantomData,
+        }
+    }
+
+    /// Registers `handler` for every hook kind the machine uses.
+    ///
+    /// # Safety
+    ///
+    /// `handler` must point to a live `H` that stays valid, and is not accessed by anyone
+    /// else while [`Engine::run`] executes, until this engine is dropped. May be called once.
+    pub(crate) unsafe fn install<H: Handler>(&mut self, handler: *mut H) -> Result<(), UcError> {
+        let user = handler.cast::<c_void>();
+        self.user = user;
+        self.code_hook = code_tramp::<H> as *mut c_void;
+        let all = (1, 0);
+        self.add(HookType::BLOCK, block_tramp::<H> as *mut c_void, all, None)?;
+        self.add(
+            HookType::INSN,
+            cpuid_tramp::<H> as *mut c_void,
+            all,
+            Some(X86Insn::CPUID),
+        )?;
+        self.add(
+            HookType::INSN,
+            rdtsc_tramp::<H> as *mut c_void,
+            all,
+            Some(X86Insn::RDTSC),
+        )?;
+        self.add(
+            HookType::INSN,
+            rdtscp_tramp::<H> as *mut c_void,
+            all,
+            Some(X86Insn::RDTSCP),
+        )?;
+        self.add(
+            HookType::INSN,
+            in_tramp::<H> as *mut c_void,
+            all,
+            Some(X86Insn::IN),
+        )?;
+        self.add(
+            HookType::INSN,
+            out_tramp::<H> as *mut c_void,
+            all,
+            Some(X86Insn::OUT),
+        )?;
+        self.add(
+            HookType::INSN_INVALID,
+            invalid_tramp::<H> as *mut c_void,
+            all,
+            None,
+        )?;
+        self.add(HookType::INTR, intr_tramp::<H> as *mut c_void, all, None)?;
+        self.add(
+            HookType::MEM_READ_UNMAPPED
+                | HookType::MEM_WRITE_UNMAPPED
+                | HookType::MEM_FETCH_UNMAPPED,
+            unmapped_tramp::<H> as *mut c_void,
+            all,
+            None,
+        )
+    }
+
+    fn add(
+        &mut self,
+        kind: HookType,
+        callback: *mut c_void,
+        (begin, end): (u64, u64),
+        insn: Option<X86Insn>,
+    ) -> Result<(), UcError> {
+        let mut id: uc_hook = 0;
+        let kind = c_int::try_from(kind.0).map_err(|_| uc_error::ARG)?;
+        let err = match insn {
+            // SAFETY: `callback` is a trampoline whose signature matches `kind`; `self.user`
+            // is the handler pointer whose validity `install`'s caller guarantees.
+            Some(insn) => unsafe {
+                uc_hook_add(
+                    self.handle,
+                    &raw mut id,
+                    kind,
+                    callback,
+                    self.user,
+                    begin,
+                    end,
+                    insn as c_int,
+                )
+            },
+            // SAFETY: as above.
+            None => unsafe {
+                uc_hook_add(
+                    self.handle,
+                    &raw mut id,
+                    kind,
+                    callback,
+                    self.user,
+                    begin,
+                    end,
+                )
+            },
+        };
+        check(err)
+    }
+
+    /// Runs from `rip` until a hook stops the engine, HLT, or an error.
+    pub(crate) fn run(&mut self, rip: u64) -> Result<(), UcError> {
+        // SAFETY: the engine is open; `until` is an address that is never executed (it is
+        // not canonical), no timeout and no instruction count.
+        check(unsafe { uc_emu_start(self.handle, rip, u64::MAX, 0, 0) })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // SAFETY: the engine is open and closed exactly once here; the result of closing
+        // cannot be acted upon.
+        let _ = unsafe { uc_close(self.handle) };
+    }
+}
+
+/// A 128-bit XMM register.
+pub(crate) const XMM: [RegisterX86; 6] = [
+    RegisterX86::XMM0,
+    RegisterX86::XMM1,
+    RegisterX86::XMM2,
+    RegisterX86::XMM3,
+    RegisterX86::XMM4,
+    RegisterX86::XMM5,
+];
+
+/// A descriptor-table or segment register with its hidden part.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TableReg {
+    /// Selector (TR, LDTR).
+    pub(crate) selector: u16,
+    /// Base address.
+    pub(crate) base: u64,
+    /// Limit.
+    pub(crate) limit: u32,
+    /// Attribute flags.
+    pub(crate) flags: u32,
+}
+
+impl Cpu<'_> {
+    /// Reads a register of at most 64 bits.
+    pub(crate) fn read(&self, reg: RegisterX86) -> Result<u64, UcError> {
+        let mut value = 0u64;
+        // SAFETY: `value` is an 8-byte out-buffer, enough for every register of 64 bits or
+        // less (the callers never pass 128-bit or table registers).
+        check(unsafe { uc_reg_read(self.handle, reg as c_int, (&raw mut value).cast()) })?;
+        Ok(value)
+    }
+
+    /// Writes a register of at most 64 bits. Writing RIP from a hook makes Unicorn leave
+    /// the current block and resume at the new RIP.
+    pub(crate) fn write(&mut self, reg: RegisterX86, value: u64) -> Result<(), UcError> {
+        // SAFETY: `value` is an 8-byte in-buffer; Unicorn reads at most the register's size.
+        check(unsafe { uc_reg_write(self.handle, reg as c_int, (&raw const value).cast()) })
+    }
+
+    /// Reads a 128-bit register (XMM).
+    pub(crate) fn read_u128(&self, reg: RegisterX86) -> Result<u128, UcError> {
+        let mut value = [0u8; 16];
+        // SAFETY: a 16-byte out-buffer, the size of an XMM register.
+        check(unsafe { uc_reg_read(self.handle, reg as c_int, value.as_mut_ptr().cast()) })?;
+        Ok(u128::from_le_bytes(value))
+    }
+
+    /// Writes a 128-bit register (XMM).
+    pub(crate) fn write_u128(&mut self, reg: RegisterX86, value: u128) -> Result<(), UcError> {
+        let bytes = value.to_le_bytes();
+        // SAFETY: a 16-byte in-buffer, the size of an XMM register.
+        check(unsafe { uc_reg_write(self.handle, reg as c_int, bytes.as_ptr().cast()) })
+    }
+
+    /// Reads GDTR, IDTR, LDTR or TR.
+    pub(crate) fn read_table(&self, reg: RegisterX86) -> Result<TableReg, UcError> {
+        let mut mmr = uc_x86_mmr {
+            selector: 0,
+            base: 0,
+            limit: 0,
+            flags: 0,
+        };
+        // SAFETY: `uc_x86_mmr` is the type Unicorn writes for table registers.
+        check(unsafe { uc_reg_read(self.handle, reg as c_int, (&raw mut mmr).cast()) })?;
+        Ok(TableReg {
+            selector: mmr.selector,
+            base: mmr.base,
+            limit: mmr.limit,
+            flags: mmr.flags,
+        })
+    }
+
+    /// Writes GDTR, IDTR, LDTR or TR.
+    pub(crate) fn write_table(&mut self, reg: RegisterX86, value: TableReg) -> Result<(), UcError> {
+        let mmr = uc_x86_mmr {
+            selector: value.selector,
+            base: value.base,
+            limit: value.limit,
+            flags: value.flags,
+        };
+        // SAFETY: `uc_x86_mmr` is the type Unicorn reads for table registers.
+        check(unsafe { uc_reg_write(self.handle, reg as c_int, (&raw const mmr).cast()) })
+    }
+
+    /// Reads guest physical memory.
+    pub(crate) fn read_mem(&self, address: u64, buf: &mut [u8]) -> Result<(), UcError> {
+        // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
+        check(unsafe {
+            uc_mem_read(
+                self.handle,
+                address,
+                buf.as_mut_ptr().cast(),
+                buf.len() as u64,
+            )
+        })
+    }
+
+    /// Writes guest physical memory.
+    pub(crate) fn write_mem(&mut self, address: u64, bytes: &[u8]) -> Result<(), UcError> {
+        // SAFETY: `bytes` is valid for `bytes.len()` bytes of reads.
+        check(unsafe {
+            uc_mem_write(
+                self.handle,
+                address,
+                bytes.as_ptr().cast(),
+                bytes.len() as u64,
+            )
+        })
+    }
+
+    /// Stops the engine: the current block ends before its first instruction when called
+    /// from a block or code hook.
+    pub(crate) fn stop(&mut self) -> Result<(), UcError> {
+        // SAFETY: the engine is open.
+        check(unsafe { uc_emu_stop(self.handle) })
+    }
+
+    /// Drops every translated block overlapping `[begin, end)`, so that hooks added since
+    /// are honoured there.
+    pub(crate) fn flush_code(&mut self, begin: u64, end: u64) -> Result<(), UcError> {
+        let control = ControlType(ControlType::TB_REMOVE_CACHE.0 | ControlType::IO_WRITE.0);
+        // SAFETY: TB_REMOVE_CACHE takes two u64 arguments.
+        check(unsafe { uc_ctl(self.handle, control, begin, end) })
+    }
+
+    /// Drops every cached guest-virtual translation (the emulator's TLB).
+    pub(crate) fn flush_tlb(&mut self) -> Result<(), UcError> {
+        let control = ControlType(ControlType::TLB_FLUSH.0 | ControlType::IO_WRITE.0);
+        // SAFETY: TLB_FLUSH takes no argument.
+        check(unsafe { uc_ctl(self.handle, control) })
+    }
+
+    /// Calls the handler's [`Handler::on_code`] before the instruction at `address` from
+    /// now on (blocks translated earlier must be flushed with [`Cpu::flush_code`]).
+    pub(crate) fn hook_code_at(&mut self, address: u64) -> Result<(), UcError> {
+        if self.code_hook.is_null() {
+            return Err(uc_error::HOOK);
+        }
+        let mut id: uc_hook = 0;
+        let kind = c_int::try_from(HookType::CODE.0).map_err(|_| uc_error::ARG)?;
+        // SAFETY: `code_hook` is the `code_tramp` of the installed handler type and `user`
+        // its handler pointer, valid per `Engine::install`'s contract.
+        check(unsafe {
+            uc_hook_add(
+                self.handle,
+                &raw mut id,
+                kind,
+                self.code_hook,
+                self.user,
+                address,
+                address,
+            )
+        })
+    }
+}
+
+/// Runs `f` on the handler behind `user` with a [`Cpu`] for `uc`.
+///
+/// # Safety
+///
+/// `user` must be the pointer given to [`Engine::install`] for a handler of type `H`, and
+/// `uc` the engine it was installed on; Unicorn only calls hooks with these.
+unsafe fn with<H: Handler, R>(
+    uc: *mut uc_engine,
+    user: *mut c_void,
+    f: impl FnOnce(&mut H, &mut Cpu<'_>) -> R,
+) -> R {
+    // SAFETY: per `Engine::install`, `user` points to a live `H` that nobody else accesses
+    // during a run, and hooks do not nest, so this is the only reference.
+    let handler = unsafe { &mut *user.cast::<H>() };
+    let mut cpu = Cpu {
+        handle: uc,
+        user,
+        code_hook: code_tramp::<H> as *mut c_void,
+        _engine: PhantomData,
+    };
+    f(handler, &mut cpu)
+}
+
+unsafe extern "C" fn block_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    address: u64,
+    size: u32,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_block(cpu, address, size)) }
+}
+
+unsafe extern "C" fn code_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    address: u64,
+    _size: u32,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Cpu::hook_code_at` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_code(cpu, address)) }
+}
+
+unsafe extern "C" fn cpuid_tramp<H: Handler>(uc: *mut uc_engine, user: *mut c_void) -> c_int {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    c_int::from(unsafe { with::<H, _>(uc, user, |h, cpu| h.on_cpuid(cpu)) })
+}
+
+unsafe extern "C" fn rdtsc_tramp<H: Handler>(uc: *mut uc_engine, user: *mut c_void) -> c_int {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    c_int::from(unsafe { with::<H, _>(uc, user, |h, cpu| h.on_rdtsc(cpu, false)) })
+}
+
+unsafe extern "C" fn rdtscp_tramp<H: Handler>(uc: *mut uc_engine, user: *mut c_void) -> c_int {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    c_int::from(unsafe { with::<H, _>(uc, user, |h, cpu| h.on_rdtsc(cpu, true)) })
+}
+
+unsafe extern "C" fn in_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    port: u32,
+    size: c_int,
+    user: *mut c_void,
+) -> u32 {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe {
+        with::<H, _>(uc, user, |h, cpu| {
+            h.on_in(cpu, port as u16, u8::try_from(size).unwrap_or(4))
+        })
+    }
+}
+
+unsafe extern "C" fn out_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    port: u32,
+    size: c_int,
+    value: u32,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe {
+        with::<H, _>(uc, user, |h, cpu| {
+            h.on_out(cpu, port as u16, u8::try_from(size).unwrap_or(4), value)
+        });
+    }
+}
+
+unsafe extern "C" fn invalid_tramp<H: Handler>(uc: *mut uc_engine, user: *mut c_void) -> bool {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_invalid(cpu)) }
+}
+
+unsafe extern "C" fn intr_tramp<H: Handler>(uc: *mut uc_engine, vector: u32, user: *mut c_void) {
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_interrupt(cpu, vector)) }
+}
+
+/// Unicorn's `uc_mem_type` values for unmapped accesses.
+const UC_MEM_READ_UNMAPPED: u32 = 19;
+const UC_MEM_WRITE_UNMAPPED: u32 = 20;
+
+unsafe extern "C" fn unmapped_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    kind: u32,
+    address: u64,
+    size: c_int,
+    _value: i64,
+    user: *mut c_void,
+) -> bool {
+    let kind = match kind {
+        UC_MEM_READ_UNMAPPED => Unmapped::Read,
+        UC_MEM_WRITE_UNMAPPED => Unmapped::Write,
+        _ => Unmapped::Fetch,
+    };
+    let size = usize::try_from(size).unwrap_or(0);
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_unmapped(cpu, kind, address, size)) };
+    false
+}
