@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::crash::CrashReport;
 use crate::profile::ProfileError;
 use crate::uc::{UcError, Unmapped};
 
@@ -12,9 +13,9 @@ pub enum Exit {
     DebugExit(u32),
     /// The guest reset the partition through `HV_X64_MSR_RESET`.
     Reset,
-    /// The guest reported a crash through `HV_X64_MSR_CRASH_CTL` (TLFS 4.2.3); the
-    /// parameters P0–P4.
-    Crash([u64; 5]),
+    /// The guest reported a crash through `HV_X64_MSR_CRASH_CTL` (TLFS 4.3): P0–P4 and the
+    /// message, if it used the message form.
+    Crash(CrashReport),
 }
 
 impl Exit {

@@ -29,20 +29,30 @@
 //! depends on this crate.
 
 mod apic;
+mod assist;
+mod crash;
 mod error;
 mod hv;
 mod machine;
+mod mem;
 mod profile;
+mod reftsc;
 mod stats;
+mod stimer;
+mod synic;
 mod uart;
 mod uc;
 mod x86;
 
+pub use crash::{CrashMessage, CrashReport};
 pub use error::{Exit, SimError};
 pub use hv::{
     CLOBBER_BYTE, HYPERCALL_PAGE_ENTRY, HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN,
 };
-pub use machine::{APIC_HZ, Config, Image, Machine, NS_PER_INSTRUCTION, TSC_HZ};
+pub use machine::{
+    APIC_HZ, Config, DEFAULT_REFTSC_UPDATE_NS, Image, Machine, NS_PER_INSTRUCTION, TSC_HZ,
+};
 pub use profile::{HvFlag, HvInterface, Profile, ProfileError};
-pub use stats::Stats;
+pub use stats::{Stats, SynicStats};
+pub use synic::{Connection, ECHO_CONNECTION_ID, EVENT_CONNECTION_ID, LOOPBACK_SINT, Port};
 pub use uc::{UcError, Unmapped};

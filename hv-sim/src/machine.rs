@@ -25,6 +25,9 @@ pub const TSC_HZ: u64 = 2_500_000_000;
 /// APIC timer frequency reported by `HV_X64_MSR_APIC_FREQUENCY`.
 pub const APIC_HZ: u64 = 200_000_000;
 
+/// How often the reference TSC page is republished by default: every millisecond.
+pub const DEFAULT_REFTSC_UPDATE_NS: u64 = 1_000_000;
+
 /// The QEMU `isa-debug-exit` port.
 const DEBUG_EXIT_PORT: u16 = 0xF4;
 
@@ -65,6 +68,12 @@ pub struct Config {
     /// At most this many reps of a rep hypercall are completed per `vmcall`; the rest
     /// continue per TLFS 3.3 (RIP not advanced, RCX's rep start index updated).
     pub reps_per_call: u16,
+    /// While the reference TSC page is enabled, republish it (new sequence) every this
+    /// many virtual nanoseconds, at the guest's next RDTSC (see the `reftsc` module).
+    pub reftsc_update_ns: Option<u64>,
+    /// Every Nth republication of the reference TSC page sets its sequence to 0 (invalid)
+    /// until the next one; 0 never does.
+    pub reftsc_invalid_every: u32,
 }
 
 impl Default for Config {
@@ -77,6 +86,8 @@ impl Default for Config {
             profile: Profile::kvm(),
             echo_serial: false,
             reps_per_call: 2,
+            reftsc_update_ns: Some(DEFAULT_REFTSC_UPDATE_NS),
+            reftsc_invalid_every: 0,
         }
     }
 }
@@ -125,6 +136,8 @@ pub(crate) struct Vm {
     max_instructions: Option<u64>,
     max_time_ns: Option<u64>,
     pub(crate) reps_per_call: u16,
+    pub(crate) reftsc_update_ns: Option<u64>,
+    pub(crate) reftsc_invalid_every: u32,
     /// Virtual time in ns.
     pub(crate) now_ns: u64,
     /// Virtual ns spent halted (not counted as VP run time).
@@ -204,6 +217,7 @@ impl Vm {
     /// Delivers the highest deliverable APIC interrupt of VP 0 if RFLAGS.IF allows it.
     /// Returns whether one was delivered.
     pub(crate) fn try_interrupt(&mut self, cpu: &mut Cpu<'_>) -> bool {
+        self.assist_sync(cpu, 0);
         let Some(vector) = self.vps[0].apic.deliverable() else {
             return false;
         };
@@ -211,8 +225,16 @@ impl Vm {
             Ok(flags) if flags & (1 << 9) != 0 => {}
             _ => return false,
         }
-        let auto_eoi = self.vps[0].take_auto_eoi(vector);
+        self.assist_withdraw(cpu, 0);
+        // TLFS 11.8.5: AutoEOI ends the interrupt on delivery, without ISR bookkeeping;
+        // that EOI lets queued messages in like any other.
+        let auto_eoi = self.vps[0].synic.is_auto_eoi(vector);
         self.vps[0].apic.acknowledge(vector, auto_eoi);
+        if auto_eoi {
+            self.synic_scan(cpu, 0);
+        } else {
+            self.assist_arm(cpu, 0, vector);
+        }
         bump(&mut self.stats.interrupt, vector);
         let rip = cpu.read(R::RIP).unwrap_or(0);
         match x86::deliver(cpu, vector, EventKind::External) {
@@ -248,19 +270,17 @@ impl Vm {
     }
 
     /// Advances virtual time by `ns` and fires the timers that expire.
-    fn advance(&mut self, ns: u64) {
+    fn advance(&mut self, cpu: &mut Cpu<'_>, ns: u64) {
         self.now_ns += ns;
-        let now_ref = self.ref_time();
-        for vp in &mut self.vps {
-            vp.fire_timers(now_ref);
+        for vp in 0..self.vps.len() {
+            self.run_timers(cpu, vp);
         }
     }
 
-    /// The earliest armed timer deadline in ns.
+    /// The earliest timer deadline that can wake a VP, in ns.
     fn next_deadline_ns(&self) -> Option<u64> {
-        self.vps
-            .iter()
-            .filter_map(Vp::next_deadline)
+        (0..self.vps.len())
+            .filter_map(|vp| self.next_timer(vp))
             .min()
             .map(|r| r.saturating_mul(100))
     }
@@ -351,7 +371,7 @@ impl Handler for Vm {
         }
         self.instructions += block.instructions;
         self.current = Some((address, size, block.instructions));
-        self.advance(block.instructions * NS_PER_INSTRUCTION);
+        self.advance(cpu, block.instructions * NS_PER_INSTRUCTION);
         if let Some(limit) = self.max_instructions
             && self.instructions > limit
         {
@@ -439,7 +459,9 @@ impl Handler for Vm {
         let ahead = self.unexecuted(cpu, rip + 1) * NS_PER_INSTRUCTION;
         self.now_ns -= ahead;
         let tsc = self.tsc();
+        let at_ns = self.now_ns;
         self.now_ns += ahead;
+        self.reftsc_tick(cpu, at_ns);
         let _ = cpu.write(R::RAX, tsc & 0xFFFF_FFFF);
         let _ = cpu.write(R::RDX, tsc >> 32);
         if rdtscp {
@@ -634,6 +656,8 @@ impl Machine {
             max_instructions: config.max_instructions,
             max_time_ns: config.max_time_ns,
             reps_per_call: config.reps_per_call,
+            reftsc_update_ns: config.reftsc_update_ns.filter(|&ns| ns > 0),
+            reftsc_invalid_every: config.reftsc_invalid_every,
             now_ns: 0,
             halted_ns: 0,
             tsc_offset: 0,
@@ -759,7 +783,8 @@ impl Machine {
                     }
                 }
                 (None, Ok(())) => {
-                    vm.halt(&mut cpu, rip)?;
+                    vm.stats.hlt += 1;
+                    vm.wait_for_interrupt(&mut cpu, rip, false)?;
                     rip = cpu.read(R::RIP).map_err(emulator)?;
                 }
             }
@@ -770,12 +795,16 @@ impl Machine {
 impl Vm {
     /// HLT (or guest idle): wait for an interrupt, advancing virtual time to the next
     /// timer event. `wake_masked` wakes on a pending interrupt even with IF=0 (guest idle,
-    /// TLFS appendix C), without delivering it.
-    pub(crate) fn halt(&mut self, cpu: &mut Cpu<'_>, rip: u64) -> Result<(), SimError> {
-        self.stats.hlt += 1;
+    /// TLFS 7.5), without delivering it.
+    pub(crate) fn wait_for_interrupt(
+        &mut self,
+        cpu: &mut Cpu<'_>,
+        rip: u64,
+        wake_masked: bool,
+    ) -> Result<(), SimError> {
         let flags = cpu.read(R::RFLAGS).map_err(emulator)?;
         let interrupts_enabled = flags & (1 << 9) != 0;
-        if !interrupts_enabled {
+        if !interrupts_enabled && !wake_masked {
             return Err(SimError::HaltedForever {
                 rip,
                 interrupts_enabled,
@@ -787,6 +816,9 @@ impl Vm {
                     Some(Stop::Error(error)) => Err(error),
                     _ => Ok(()),
                 };
+            }
+            if wake_masked && self.vps[0].apic.deliverable().is_some() {
+                return Ok(());
             }
             let Some(deadline) = self.next_deadline_ns() else {
                 return Err(SimError::HaltedForever {
@@ -801,7 +833,7 @@ impl Vm {
             }
             let wait = deadline.saturating_sub(self.now_ns).max(1);
             self.halted_ns += wait;
-            self.advance(wait);
+            self.advance(cpu, wait);
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use hv_sim::{Config, Image, Machine, Profile, SimError};
+use hv_sim::{Config, Exit, Image, Machine, Profile, SimError};
 
 const USAGE: &str = "usage: hv-sim <kernel.elf> [--profile none|kvm|hyperv] [--hv <flags>] \
 [--mem MiB] [--vps N] [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet]";
@@ -100,7 +100,12 @@ fn main() -> ExitCode {
         result
     });
     let status = match result {
-        Ok(exit) => exit.status(),
+        Ok(exit) => {
+            if let Exit::Crash(report) = &exit {
+                eprintln!("hv-sim: the guest reported a crash: {report}");
+            }
+            exit.status()
+        }
         Err(error) => {
             eprintln!("hv-sim: {error}");
             SimError::status(&error)

@@ -7,6 +7,8 @@
 //! function in [`ENLIGHTENMENTS`], one by one.
 
 mod core;
+mod synic;
+mod time;
 
 use ::core::fmt;
 
@@ -15,6 +17,7 @@ use hv_guest::discovery::{HvInfo, NoHyperV};
 use hv_guest::hypercall::Hypercalls;
 use hv_guest::hyperv::{GuestOs, HypercallPage, Hyperv};
 use hv_guest::page::{HvPage, IoPages, PhysPage};
+use hv_guest::synic::Synic;
 use kernel_rt::frames::{AllocError, alloc_page};
 use kernel_rt::report::{Outcome, Report};
 use zerocopy::FromBytes;
@@ -33,12 +36,17 @@ enum Stage {
     Ready(HypercallPage<X64>),
 }
 
-/// What the steps share: the bring-up stage and the hypercall parameter pages.
+/// What the steps share: the bring-up stage, the hypercall parameter pages, the reference
+/// clock and this CPU's SynIC.
 pub(crate) struct Context {
     /// `None` only while a step moves the stage on.
     stage: Option<Stage>,
     /// Input and output pages of memory-based hypercalls, allocated on first use.
     io: Option<IoPages<'static>>,
+    /// The partition reference clock, made by the first step that needs it.
+    clock: Option<time::Clock>,
+    /// The SynIC, once the SynIC step enabled it.
+    synic: Option<Synic<X64>>,
 }
 
 #[expect(
@@ -55,6 +63,8 @@ impl Context {
         Self {
             stage: Some(stage),
             io: None,
+            clock: None,
+            synic: None,
         }
     }
 
@@ -137,17 +147,17 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     step("slow hypercall", core::slow_hypercall),
     step("XMM fast hypercall", core::xmm_fast_hypercall),
     step("VP index", core::vp_index),
-    pending("reference counter"),
-    pending("reference TSC page"),
-    pending("SynIC"),
-    pending("synthetic timer (message)"),
-    pending("synthetic timer (direct)"),
+    step("reference counter", time::reference_counter),
+    step("reference TSC page", time::reference_tsc_page),
+    step("SynIC", synic::synic),
+    step("synthetic timer (message)", time::stimer_message),
+    step("synthetic timer (direct)", time::stimer_direct),
     pending("TLB flush hypercalls"),
     pending("IPI hypercalls"),
-    pending("VP assist page"),
-    pending("APIC MSRs"),
+    step("VP assist page", synic::vp_assist_page),
+    step("APIC MSRs", synic::apic_msrs),
     step("spinlock notification", core::spinlock_notification),
-    pending("crash MSRs"),
+    step("crash MSRs", synic::crash_msrs),
     step("extended capabilities", core::extended_capabilities),
     pending("VMBus"),
     pending("VSM"),
