@@ -272,6 +272,11 @@ impl Vm {
     /// Advances virtual time by `ns` and fires the timers that expire.
     fn advance(&mut self, cpu: &mut Cpu<'_>, ns: u64) {
         self.now_ns += ns;
+        // Readers of an invalid page read no TSC, so the update that makes it valid again
+        // comes with time, not with an RDTSC.
+        if self.part.reftsc.is_invalid() {
+            self.reftsc_tick(cpu, self.now_ns);
+        }
         for vp in 0..self.vps.len() {
             self.run_timers(cpu, vp);
         }

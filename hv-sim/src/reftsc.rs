@@ -17,7 +17,8 @@
 //! reads, the worst moment for the reader: every update costs a reader one retry. With
 //! [`Config::reftsc_invalid_every`](crate::Config) = N, every Nth update publishes sequence
 //! 0 instead ("not a reliable source now", TLFS 12.7.3.2) until the next update, so readers
-//! fall back to the reference counter MSR. A guest write of `IA32_TSC` republishes the page
+//! fall back to the reference counter MSR; readers of an invalid page read no TSC, so the
+//! update that ends it is applied when its time comes. A guest write of `IA32_TSC` republishes the page
 //! at once with the new offset.
 
 use hv_defs::timer::{HV_REFERENCE_TSC_SEQUENCE_INVALID, HvReferenceTscMsr};
@@ -49,6 +50,11 @@ pub(crate) struct RefTsc {
 }
 
 impl RefTsc {
+    /// Whether the page says "invalid" (sequence 0) now.
+    pub(crate) fn is_invalid(&self) -> bool {
+        self.invalid
+    }
+
     /// The GPA of the page while enabled.
     fn gpa(&self) -> Option<u64> {
         self.msr.enable().then(|| self.msr.into_bits() & GPFN_MASK)

@@ -558,13 +558,17 @@ mod tests {
         HvMessage::read_from_bytes(&ram.0[at..at + HV_MESSAGE_SIZE]).unwrap()
     }
 
-    /// The guest's side of TLFS 11.10.3: clears the type, returns whether to write EOM.
-    fn take(ram: &mut TestRam) -> (u8, bool) {
+    /// The guest's side of TLFS 11.10.3: takes the slot's first payload byte and clears the
+    /// type; says whether to write EOM. `None` for an empty slot.
+    fn take(ram: &mut TestRam) -> Option<(u8, bool)> {
         let at = SIM as usize + 4 * HV_MESSAGE_SIZE;
-        let first = slot(ram).payload[0];
+        let message = slot(ram);
+        if message.is_empty() {
+            return None;
+        }
         ram.0[at..at + 4].fill(0);
         let pending = HvMessageFlags::from_bits(ram.0[at + 5]).message_pending();
-        (first, pending)
+        Some((message.payload[0], pending))
     }
 
     fn unmasked() -> HvSynicSint {
@@ -598,11 +602,7 @@ mod tests {
         assert_eq!(apic.deliverable(), Some(VECTOR));
         let mut received = Vec::new();
         let mut eoms = 0;
-        loop {
-            let (n, pending) = take(&mut ram);
-            if n == 0 {
-                break;
-            }
+        while let Some((n, pending)) = take(&mut ram) {
             received.push(n);
             if pending {
                 eoms += 1;
