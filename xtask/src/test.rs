@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::cmd::{self, cargo};
+use crate::counters;
 use crate::image::{self, Arch};
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, Host, Machine, Verdict};
@@ -139,36 +140,72 @@ fn fuzz() -> Result<(), String> {
     Ok(())
 }
 
-/// One boot of the demo on `hv-sim`: a partition profile or a list of QEMU `hv-*` flags.
+/// What a boot on `hv-sim` checks besides its transcript, from `--stats json`.
+#[derive(Clone, Copy, Debug)]
+enum SimCheck {
+    /// The demo's measurements (`counters::check_demo`).
+    Demo,
+    /// The `hv-crash` kernel's report, with or without the message form
+    /// (`counters::check_crash`).
+    Crash { message: bool },
+}
+
+/// One boot on `hv-sim`: a kernel under a partition profile or a list of QEMU `hv-*` flags.
 struct SimBoot {
+    kernel: &'static str,
     profile: Option<&'static str>,
     hv: Option<&'static str>,
+    expect: Verdict,
+    check: SimCheck,
     /// File name under `tests/transcripts/`.
     transcript: &'static str,
 }
 
-/// Every boot on `hv-sim`: the three profiles, and a KVM-style partition without XMM fast
-/// input (QEMU's `hv-relaxed,hv-vpindex,hv-time`).
+const fn sim_demo(
+    profile: Option<&'static str>,
+    hv: Option<&'static str>,
+    transcript: &'static str,
+) -> SimBoot {
+    SimBoot {
+        kernel: kernel::DEMO,
+        profile,
+        hv,
+        expect: Verdict::Success,
+        check: SimCheck::Demo,
+        transcript,
+    }
+}
+
+/// The status `hv-sim` exits with when the guest reports a crash.
+const SIM_CRASH_STATUS: i32 = 18;
+
+/// Every boot on `hv-sim`: the demo under the three profiles and a KVM-style partition
+/// without XMM fast input (QEMU's `hv-relaxed,hv-vpindex,hv-time`); `hv-crash` under the
+/// `hyperv` (crash message offered) and `kvm` (notify only) profiles.
 const SIM_BOOTS: &[SimBoot] = &[
+    sim_demo(Some("none"), None, "x86_64-sim-none.txt"),
+    sim_demo(Some("kvm"), None, "x86_64-sim-kvm.txt"),
+    sim_demo(Some("hyperv"), None, "x86_64-sim-hyperv.txt"),
+    sim_demo(
+        None,
+        Some("relaxed,vpindex,time"),
+        "x86_64-sim-hv-relaxed-vpindex-time.txt",
+    ),
     SimBoot {
-        profile: Some("none"),
-        hv: None,
-        transcript: "x86_64-sim-none.txt",
-    },
-    SimBoot {
-        profile: Some("kvm"),
-        hv: None,
-        transcript: "x86_64-sim-kvm.txt",
-    },
-    SimBoot {
+        kernel: kernel::HV_CRASH,
         profile: Some("hyperv"),
         hv: None,
-        transcript: "x86_64-sim-hyperv.txt",
+        expect: Verdict::Missing(Some(SIM_CRASH_STATUS)),
+        check: SimCheck::Crash { message: true },
+        transcript: "x86_64-sim-hv-crash-hyperv.txt",
     },
     SimBoot {
-        profile: None,
-        hv: Some("relaxed,vpindex,time"),
-        transcript: "x86_64-sim-hv-relaxed-vpindex-time.txt",
+        kernel: kernel::HV_CRASH,
+        profile: Some("kvm"),
+        hv: None,
+        expect: Verdict::Missing(Some(SIM_CRASH_STATUS)),
+        check: SimCheck::Crash { message: false },
+        transcript: "x86_64-sim-hv-crash-kvm.txt",
     },
 ];
 
@@ -347,37 +384,46 @@ fn boot_all(bless: bool) -> Result<(), String> {
     }
 }
 
-/// Boots the demo on `hv-sim` for every entry of [`SIM_BOOTS`] and checks verdict and
-/// transcript, then checks determinism: two runs of the `hyperv` profile print the same
-/// serial output (unmasked) and the same `--stats json` counters.
+/// Boots every entry of [`SIM_BOOTS`] on `hv-sim` with `--stats json` and checks verdict,
+/// transcript and counters, then checks determinism: two runs of the demo under the
+/// `hyperv` profile print the same serial output (unmasked) and the same counters.
 fn sim_boot_all(bless: bool) -> Result<(), String> {
     let dir = cmd::root().join("tests/transcripts");
-    let kernel = kernel::path(kernel::DEMO, Profile::Debug);
-    let config = |boot: &SimBoot, stats| sim::Config {
+    let config = |boot: &SimBoot| sim::Config {
         profile: boot.profile.map(String::from),
         hv: boot.hv.map(String::from),
-        stats,
-        kernel: kernel.clone(),
+        stats: true,
+        kernel: kernel::path(boot.kernel, Profile::Debug),
     };
     let mut failures = Vec::new();
     for boot in SIM_BOOTS {
         let name = format!(
-            "sample-kernel on hv-sim (profile {}, hv flags {})",
+            "{} on hv-sim (profile {}, hv flags {})",
+            boot.kernel,
             boot.profile.unwrap_or("-"),
             boot.hv.unwrap_or("-")
         );
-        let sim = sim::run(&config(boot, false), false, BOOT_LIMIT)?;
+        let sim = sim::run(&config(boot), false, BOOT_LIMIT)?;
         let mut problems = Vec::new();
-        if sim.run.verdict != Verdict::Success {
+        if sim.run.verdict != boot.expect {
             problems.push(format!(
                 "verdict {} (expected {})\nserial output:\n{}",
-                sim.run.verdict,
-                Verdict::Success,
-                sim.run.serial
+                sim.run.verdict, boot.expect, sim.run.serial
             ));
         }
         if let Err(e) = transcript::check(&dir.join(boot.transcript), &sim.run.serial, bless) {
             problems.push(e);
+        }
+        let stats = sim.stats.as_deref().unwrap_or_default();
+        let measured = match boot.check {
+            SimCheck::Demo => counters::check_demo(&sim.run.serial, stats),
+            SimCheck::Crash { message } => counters::check_crash(stats, message)
+                .map(|()| "hv-sim recorded P0-P4 and the message as reported".into()),
+        };
+        match measured {
+            Ok(summary) if !summary.is_empty() => eprintln!("xtask: {name}: {summary}"),
+            Ok(_) => {}
+            Err(e) => problems.push(e),
         }
         if problems.is_empty() {
             eprintln!(
@@ -390,8 +436,8 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
         }
     }
     let hyperv = &SIM_BOOTS[2];
-    let first = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
-    let second = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
+    let first = sim::run(&config(hyperv), false, BOOT_LIMIT)?;
+    let second = sim::run(&config(hyperv), false, BOOT_LIMIT)?;
     let same_output = first.run.serial == second.run.serial;
     let same_stats = first.stats.is_some() && first.stats == second.stats;
     if same_output && same_stats {

@@ -20,6 +20,11 @@
 //! * **Synthetic timer (direct)**: timer 1, one-shot in direct mode 1 ms ahead; its vector
 //!   must arrive, and not before the expiration time.
 
+#![expect(
+    clippy::result_large_err,
+    reason = "no allocator to box into; the error is the step's report line, made once per step"
+)]
+
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use hv_defs::cpuid::HvFeaturesInfo;
