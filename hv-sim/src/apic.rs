@@ -42,6 +42,25 @@ pub(crate) struct Ipi {
     pub(crate) logical: bool,
     /// Destination (x2APIC id or logical id).
     pub(crate) destination: u32,
+    /// An INIT level de-assert (level 0, trigger mode level), which does nothing.
+    pub(crate) deassert: bool,
+}
+
+impl Ipi {
+    /// The IPI an ICR write with low half `low` and destination `destination` sends
+    /// (Intel SDM vol. 3, 10.6.1: vector 7:0, delivery mode 10:8, destination mode 11,
+    /// level 14, trigger mode 15, shorthand 19:18).
+    pub(crate) fn from_icr(low: u32, destination: u32) -> Self {
+        let mode = ((low >> 8) & 7) as u8;
+        Self {
+            vector: low as u8,
+            mode,
+            shorthand: ((low >> 18) & 3) as u8,
+            logical: low & (1 << 11) != 0,
+            destination,
+            deassert: mode == 5 && low & (1 << 14) == 0 && low & (1 << 15) != 0,
+        }
+    }
 }
 
 /// One local APIC.
@@ -102,6 +121,21 @@ impl Apic {
     /// The x2APIC id.
     pub(crate) fn id(&self) -> u32 {
         self.id
+    }
+
+    /// INIT (Intel SDM vol. 3, 10.4.7.3): every register back to its reset value except
+    /// the APIC id and IA32_APIC_BASE (so x2APIC mode stays on).
+    pub(crate) fn init(&mut self) {
+        let base = self.base;
+        *self = Self::new(self.id, base & APIC_BASE_BSP != 0);
+        self.base = base;
+    }
+
+    /// Whether logical destination `destination` names this APIC (x2APIC cluster mode,
+    /// Intel SDM vol. 3, 10.12.10.2: cluster in bits 31:16, a bit per member in 15:0).
+    pub(crate) fn in_logical_destination(&self, destination: u32) -> bool {
+        let ldr = self.ldr();
+        ldr >> 16 == destination >> 16 && ldr & destination & 0xFFFF != 0
     }
 
     /// IA32_APIC_BASE.
@@ -260,13 +294,7 @@ impl Apic {
                     return Err(ApicFault::Gp);
                 }
                 self.icr = value;
-                return Ok(Some(Ipi {
-                    vector: low as u8,
-                    mode: ((low >> 8) & 7) as u8,
-                    shorthand: ((low >> 18) & 3) as u8,
-                    logical: low & (1 << 11) != 0,
-                    destination: (value >> 32) as u32,
-                }));
+                return Ok(Some(Ipi::from_icr(low, (value >> 32) as u32)));
             }
             0x38 => self.timer_initial = low,
             0x3E if low & !0xB == 0 => self.timer_divide = low,
@@ -277,6 +305,7 @@ impl Apic {
                     shorthand: 1,
                     logical: false,
                     destination: self.id,
+                    deassert: false,
                 }));
             }
             _ => return Err(ApicFault::Gp),

@@ -28,14 +28,18 @@
 //! Licence: GPL-2.0-only, because Unicorn is GPL-2.0. No library of this workspace
 //! depends on this crate.
 
+mod acpi;
 mod apic;
 mod error;
+mod flush;
 mod hv;
 mod machine;
 mod profile;
+mod smp;
 mod stats;
 mod uart;
 mod uc;
+mod vpset;
 mod x86;
 
 pub use error::{Exit, SimError};
@@ -43,6 +47,7 @@ pub use hv::{
     CLOBBER_BYTE, HYPERCALL_PAGE_ENTRY, HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN,
 };
 pub use machine::{APIC_HZ, Config, Image, Machine, NS_PER_INSTRUCTION, TSC_HZ};
-pub use profile::{HvFlag, HvInterface, Profile, ProfileError};
-pub use stats::Stats;
+pub use profile::{HvFlag, HvImplementation, HvInterface, Profile, ProfileError};
+pub use smp::SLICE_INSTRUCTIONS;
+pub use stats::{FlushCounts, Stats};
 pub use uc::{UcError, Unmapped};
