@@ -368,4 +368,31 @@ mod tests {
         assert!(!apic.accept(3), "vectors below 16 are illegal");
         assert_eq!(Apic::new(0, true).read_msr(0x802), Err(ApicFault::Gp));
     }
+
+    #[test]
+    fn init_keeps_id_and_base_and_icr_fields_decode() {
+        let mut apic = x2apic();
+        apic.set_tpr(0x30);
+        assert!(apic.accept(0x40));
+        apic.init();
+        assert!(apic.x2apic(), "INIT leaves IA32_APIC_BASE alone");
+        assert!(!apic.has_pending());
+        assert_eq!(apic.tpr(), 0);
+        assert!(!apic.accepting(), "the SVR is back to software-disabled");
+        // INIT assert (level 1), de-assert (level 0, trigger level), SIPI vector 0x9F.
+        assert!(!Ipi::from_icr(0x4500, 1).deassert);
+        assert!(Ipi::from_icr(0x8500, 1).deassert);
+        let sipi = Ipi::from_icr(0x469F, 7);
+        assert_eq!((sipi.mode, sipi.vector, sipi.destination), (6, 0x9F, 7));
+    }
+
+    #[test]
+    fn logical_destinations_are_x2apic_clusters() {
+        // x2APIC id 0x13: cluster 1, member bit 3.
+        let apic = Apic::new(0x13, false);
+        assert!(apic.in_logical_destination(1 << 16 | 1 << 3));
+        assert!(apic.in_logical_destination(1 << 16 | 0xFFFF));
+        assert!(!apic.in_logical_destination(1 << 3), "cluster 0");
+        assert!(!apic.in_logical_destination(1 << 16 | 1 << 2));
+    }
 }

@@ -785,7 +785,10 @@ impl Machine {
             match (vm.stop.take(), result) {
                 (Some(Stop::Exit(exit)), _) => return Ok(exit),
                 (Some(Stop::Error(error)), _) => return Err(error),
-                (Some(Stop::Switch), _) => vm.reschedule(&mut cpu)?,
+                (Some(Stop::Switch), _) => {
+                    vm.reschedule(&mut cpu)?;
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
                 (Some(Stop::Rescan), _) => {
                     for site in std::mem::take(&mut vm.pending_sites) {
                         if vm.hooked.insert(site) {
