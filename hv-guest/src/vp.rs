@@ -1,18 +1,18 @@
 //! Virtual processor registers, the VP index, starting VPs, long spin-wait notification and
 //! the extended hypercall capabilities query (TLFS 3.14.1, 7.8.1, 7.10.1–7.10.4, 14.5.1).
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use hv_defs::HvVtl;
 use hv_defs::hypercall::{HvCallCode, HvExtCallCapabilities, HvOutputExtCallQueryCapabilities};
 use hv_defs::partition::HvPartitionPrivilegeMask;
 use hv_defs::register::{HvRegisterName, HvRegisterValue};
 use hv_defs::status::HvError;
-#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
-use hv_defs::vp::{HvInitialVpContext, HvStartVirtualProcessorInput};
 use hv_defs::vp::{
     HvGetVpIndexFromApicIdInputHeader, HvInputVtl, HvNotifyLongSpinWaitInput,
     HvSetVpRegistersElement, HvVpRegistersInputHeader,
 };
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
-use hv_defs::HvVtl;
+use hv_defs::vp::{HvInitialVpContext, HvStartVirtualProcessorInput};
 use hv_defs::{HV_PARTITION_ID_SELF, HvVpIndex};
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 use zerocopy::IntoBytes;
@@ -301,10 +301,9 @@ mod tests {
         let fake = FakePlatform::new();
         let mut io = fake.io_pages();
         fake.on_hypercall(|fake, ctx| {
-            let header = HvGetVpIndexFromApicIdInputHeader::read_from_bytes(
-                &ctx.read(fake, ctx.rdx, 16),
-            )
-            .unwrap();
+            let header =
+                HvGetVpIndexFromApicIdInputHeader::read_from_bytes(&ctx.read(fake, ctx.rdx, 16))
+                    .unwrap();
             assert_eq!(header.partition_id, u64::MAX);
             assert_eq!(header.target_vtl, HvInputVtl::CURRENT);
             // APIC ids 4 and 6 are VPs 2 and 3.
@@ -332,7 +331,10 @@ mod tests {
                 HvStartVirtualProcessorInput::read_from_bytes(&ctx.read(fake, ctx.rdx, 240))
                     .unwrap();
             assert_eq!((input.partition_id, input.vp_index), (u64::MAX, 1));
-            assert_eq!((input.vp_context.rip, input.vp_context.rsp), (0x10_0000, 0x8000));
+            assert_eq!(
+                (input.vp_context.rip, input.vp_context.rsp),
+                (0x10_0000, 0x8000)
+            );
             HvHypercallOutput::new()
                 .with_status(HvStatus::INVALID_VP_STATE)
                 .into_bits()

@@ -704,7 +704,8 @@ impl<'a, P: Platform> Vsm<'a, P> {
             return Err(VsmError::Unavailable(Privilege::StartVirtualProcessor));
         }
         check_vtl(vtl, 0)?;
-        self.hc.start_virtual_processor(io, vp_index, vtl, context)?;
+        self.hc
+            .start_virtual_processor(io, vp_index, vtl, context)?;
         Ok(())
     }
 
