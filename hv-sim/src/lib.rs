@@ -12,9 +12,16 @@
 //!
 //! Time advances only with guest execution: every instruction costs
 //! [`NS_PER_INSTRUCTION`] virtual nanoseconds, accounted when its translation block
-//! starts; HLT jumps to the next timer deadline. The TSC runs at [`TSC_HZ`] and the
-//! partition reference counter at 10 MHz, both derived from the same clock, so two runs of
-//! the same guest give identical transcripts and counters.
+//! starts; when every VP halts, time jumps to the next timer deadline. The TSC runs at
+//! [`TSC_HZ`] and the partition reference counter at 10 MHz, both derived from the same
+//! clock, so two runs of the same guest give identical transcripts and counters.
+//!
+//! # Several VPs
+//!
+//! The VPs share the one emulated CPU: the running one's registers are Unicorn's, the
+//! others' wait in Unicorn contexts; a VP runs until HLT or for [`SLICE_INSTRUCTIONS`]
+//! while another is runnable. VP 0 starts at the entry; the others start with INIT and
+//! SIPI or `HvCallStartVirtualProcessor`. The details are in the `smp` module's source.
 //!
 //! # How exits are trapped
 //!
