@@ -19,11 +19,13 @@ use core::marker::PhantomData;
 use core::ptr;
 
 use unicorn_engine::unicorn_const::{
-    Arch, ControlType, HookType, Mode, Prot, RegisterX86, X86Insn, uc_engine, uc_error, uc_x86_mmr,
+    Arch, ControlType, HookType, Mode, Prot, RegisterX86, X86Insn, uc_context, uc_engine, uc_error,
+    uc_x86_mmr, uc_x86_msr,
 };
 use unicorn_engine::unicorn_const::{
-    uc_close, uc_ctl, uc_emu_start, uc_emu_stop, uc_hook, uc_hook_add, uc_mem_map, uc_mem_read,
-    uc_mem_write, uc_open, uc_reg_read, uc_reg_write,
+    uc_close, uc_context_alloc, uc_context_free, uc_context_restore, uc_context_save, uc_ctl,
+    uc_emu_start, uc_emu_stop, uc_hook, uc_hook_add, uc_mem_map, uc_mem_read, uc_mem_write,
+    uc_open, uc_reg_read, uc_reg_write,
 };
 
 /// An error reported by the Unicorn library.
@@ -251,7 +253,61 @@ pub(crate) struct TableReg {
     pub(crate) flags: u32,
 }
 
+/// A saved copy of the CPU state (Unicorn `uc_context`, CPU part only: registers, hidden
+/// segment state, control registers, MSRs Unicorn keeps, FPU and SSE state; not memory and
+/// not the emulator's TLB).
+#[derive(Debug)]
+pub(crate) struct Context {
+    raw: ptr::NonNull<uc_context>,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from `uc_context_alloc` and is freed exactly once here; the
+        // context does not refer to its engine, so the order of freeing does not matter.
+        let _ = unsafe { uc_context_free(self.raw.as_ptr()) };
+    }
+}
+
 impl Cpu<'_> {
+    /// Allocates a context of this engine's size, holding no state yet.
+    pub(crate) fn new_context(&mut self) -> Result<Context, UcError> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: the engine is open; `raw` is a valid out-pointer.
+        check(unsafe { uc_context_alloc(self.handle, &raw mut raw) })?;
+        ptr::NonNull::new(raw)
+            .map(|raw| Context { raw })
+            .ok_or(uc_error::NOMEM)
+    }
+
+    /// Copies the CPU state into `context`.
+    pub(crate) fn save_context(&mut self, context: &mut Context) -> Result<(), UcError> {
+        // SAFETY: `context` was allocated for an engine of this architecture and mode (every
+        // engine of this crate is x86-64), so it has room for the state.
+        check(unsafe { uc_context_save(self.handle, context.raw.as_ptr()) })
+    }
+
+    /// Replaces the CPU state with `context`'s. Translations cached in the emulator's TLB
+    /// are not part of a context: flush it ([`Cpu::flush_tlb`]) when the page tables differ.
+    pub(crate) fn restore_context(&mut self, context: &Context) -> Result<(), UcError> {
+        // SAFETY: as in `save_context`; Unicorn only reads the context.
+        check(unsafe { uc_context_restore(self.handle, context.raw.as_ptr()) })
+    }
+
+    /// Writes a model-specific register through Unicorn's own WRMSR (for the MSRs Unicorn
+    /// implements, such as IA32_EFER).
+    pub(crate) fn write_msr(&mut self, index: u32, value: u64) -> Result<(), UcError> {
+        let msr = uc_x86_msr { rid: index, value };
+        // SAFETY: `uc_x86_msr` is the type Unicorn reads for `RegisterX86::MSR`.
+        check(unsafe {
+            uc_reg_write(
+                self.handle,
+                RegisterX86::MSR as c_int,
+                (&raw const msr).cast(),
+            )
+        })
+    }
+
     /// Reads a register of at most 64 bits.
     pub(crate) fn read(&self, reg: RegisterX86) -> Result<u64, UcError> {
         let mut value = 0u64;

@@ -386,7 +386,9 @@ fn boot_all(bless: bool) -> Result<(), String> {
 
 /// Boots every entry of [`SIM_BOOTS`] on `hv-sim` with `--stats json` and checks verdict,
 /// transcript and counters, then checks determinism: two runs of the demo under the
-/// `hyperv` profile print the same serial output (unmasked) and the same counters.
+/// `hyperv` profile (two VPs) print the same serial output (unmasked) and the same
+/// counters; and the flush benchmark: the demo's 10,000-page flush on VPs {0, 1} took one
+/// hypercall.
 fn sim_boot_all(bless: bool) -> Result<(), String> {
     let dir = cmd::root().join("tests/transcripts");
     let config = |boot: &SimBoot| sim::Config {
@@ -440,6 +442,22 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
     let second = sim::run(&config(hyperv), false, BOOT_LIMIT)?;
     let same_output = first.run.serial == second.run.serial;
     let same_stats = first.stats.is_some() && first.stats == second.stats;
+    match first.stats.as_deref().map(sim::FlushBenchmark::parse) {
+        Some(Ok(bench)) if bench.is_minimal() => eprintln!(
+            "xtask: benchmark: {} pages on {} VPs flushed in {} hypercall \
+             (HvCallFlushVirtualAddressList, {} entries; {} exits to hv-sim, which returns \
+             after 2 reps for continuation), the TLFS minimum",
+            bench.pages, bench.vps, bench.calls, bench.entries, bench.exits
+        ),
+        other => {
+            eprintln!(
+                "xtask: benchmark FAILED: 10000 pages on VPs {{0,1}} should take 1 \
+                 HvCallFlushVirtualAddressList with 3 entries on 2 VPs, with VP 1 running: \
+                 {other:?}"
+            );
+            failures.push("hv-sim flush benchmark".into());
+        }
+    }
     if same_output && same_stats {
         eprintln!(
             "xtask: hv-sim is deterministic: two hyperv runs printed the same output and \
@@ -456,7 +474,7 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
         );
         failures.push("hv-sim determinism".into());
     }
-    let total = SIM_BOOTS.len() + 1;
+    let total = SIM_BOOTS.len() + 2;
     if failures.is_empty() {
         eprintln!("xtask: hv-sim: {total} passed, 0 failed");
         Ok(())

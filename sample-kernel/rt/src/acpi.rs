@@ -1,6 +1,6 @@
 //! The few ACPI tables the runtime reads: the RSDP, the RSDT/XSDT that list the other
-//! tables, and the SPCR (Serial Port Console Redirection table), which names the UART a
-//! console should use.
+//! tables, the SPCR (Serial Port Console Redirection table), which names the UART a
+//! console should use, and the MADT, which lists the processors.
 //!
 //! Layouts (all little-endian, offsets in bytes):
 //!
@@ -19,6 +19,12 @@
 //!   address as a Generic Address Structure (40), interrupt type (52), PC-AT IRQ (53),
 //!   global system interrupt (54), configured baud rate code (58), ...; 80 bytes in
 //!   revision 2.
+//! * MADT (ACPI 6.5, 5.2.12, signature `"APIC"`): header, local APIC address `u32` (36),
+//!   flags `u32` (40), then entries of `type: u8`, `length: u8`. Processor Local APIC
+//!   (type 0, 8 bytes): ACPI processor UID (2), APIC id (3), flags `u32` (4). Processor
+//!   Local x2APIC (type 9, 16 bytes): reserved (2), x2APIC id `u32` (4), flags `u32` (8),
+//!   ACPI processor UID `u32` (12). Flags bit 0 is "enabled", bit 1 "online capable"
+//!   (5.2.12.2).
 //!
 //! Every byte here comes from the firmware, so it is read through [`PhysMemory`] (which
 //! bounds-checks every access); table lengths and table counts are capped, checksums are
@@ -353,6 +359,123 @@ impl Spcr {
     }
 }
 
+/// One processor the MADT lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MadtProcessor {
+    /// Its local APIC id (x2APIC id for an x2APIC entry).
+    pub apic_id: u32,
+    /// Its ACPI processor UID.
+    pub uid: u32,
+    /// Flags bit 0: the processor is usable now.
+    pub enabled: bool,
+    /// Flags bit 1: a disabled processor that can be brought online.
+    pub online_capable: bool,
+}
+
+/// The Multiple APIC Description Table (ACPI 6.5, 5.2.12): where the processors are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Madt {
+    /// Physical address of the table.
+    pub paddr: u64,
+    /// Its length in bytes (checked against [`MAX_TABLE_LENGTH`]).
+    length: u32,
+}
+
+/// Offset of the first MADT entry: header, local APIC address, flags.
+const MADT_ENTRIES: u32 = SDT_HEADER_SIZE + 8;
+
+impl Madt {
+    /// Finds the MADT through the root pointer at `rsdp`; `None` when the firmware has
+    /// none.
+    ///
+    /// # Errors
+    ///
+    /// [`AcpiError`] when the RSDP, the XSDT/RSDT or the MADT header is broken.
+    pub fn find(mem: &impl PhysMemory, rsdp: u64) -> Result<Option<Self>, AcpiError> {
+        let rsdp = Rsdp::read(mem, rsdp)?;
+        let Some(paddr) = rsdp.find_table(mem, b"APIC")? else {
+            return Ok(None);
+        };
+        let length = table_header(mem, paddr, b"APIC", "MADT")?;
+        if length < MADT_ENTRIES {
+            return Err(AcpiError::BadLength {
+                what: "MADT",
+                paddr,
+                length,
+            });
+        }
+        Ok(Some(Self { paddr, length }))
+    }
+
+    /// The processors the table lists, in table order (Processor Local APIC and Processor
+    /// Local x2APIC entries; other entries are skipped).
+    pub fn processors<'m, M: PhysMemory>(&self, mem: &'m M) -> MadtProcessors<'m, M> {
+        MadtProcessors {
+            mem,
+            madt: *self,
+            offset: MADT_ENTRIES,
+        }
+    }
+}
+
+/// The processors of a [`Madt`]; an entry that is cut short or claims a length below 2 ends
+/// the walk with an error.
+#[derive(Debug)]
+pub struct MadtProcessors<'m, M> {
+    mem: &'m M,
+    madt: Madt,
+    offset: u32,
+}
+
+impl<M: PhysMemory> Iterator for MadtProcessors<'_, M> {
+    type Item = Result<MadtProcessor, AcpiError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        const WHAT: &str = "MADT entry";
+        while self.offset < self.madt.length {
+            let paddr = self.madt.paddr + u64::from(self.offset);
+            let mut head = [0_u8; 2];
+            if let Err(e) = read(self.mem, paddr, &mut head, WHAT) {
+                self.offset = self.madt.length;
+                return Some(Err(e));
+            }
+            let length = u32::from(head[1]);
+            let expected = match head[0] {
+                0 => 8,
+                9 => 16,
+                _ => 2,
+            };
+            if length < expected || self.offset + length > self.madt.length {
+                self.offset = self.madt.length;
+                return Some(Err(AcpiError::BadLength {
+                    what: WHAT,
+                    paddr,
+                    length,
+                }));
+            }
+            self.offset += length;
+            let mut entry = [0_u8; 16];
+            let entry = &mut entry[..expected as usize];
+            if let Err(e) = read(self.mem, paddr, entry, WHAT) {
+                self.offset = self.madt.length;
+                return Some(Err(e));
+            }
+            let (apic_id, uid, flags) = match head[0] {
+                0 => (u32::from(entry[3]), u32::from(entry[2]), le_u32(entry, 4)),
+                9 => (le_u32(entry, 4), le_u32(entry, 12), le_u32(entry, 8)),
+                _ => continue,
+            };
+            return Some(Ok(MadtProcessor {
+                apic_id,
+                uid,
+                enabled: flags & 1 != 0,
+                online_capable: flags & 2 != 0,
+            }));
+        }
+        None
+    }
+}
+
 /// Checks the header of the table at `paddr`: signature, a length between the header
 /// size and [`MAX_TABLE_LENGTH`], and the checksum. Returns the length.
 fn table_header(
@@ -530,6 +653,70 @@ pub(crate) mod tests {
             .collect();
         table(&mut mem, RSDT_AT, b"RSDT", &rsdt);
         mem
+    }
+
+    const MADT_AT: u64 = BASE + 0x500;
+
+    /// `firmware(None)` plus a MADT with `entries` (raw entry bytes) listed in the XSDT.
+    fn with_madt(entries: &[&[u8]]) -> FakeMemory {
+        let mut mem = firmware(None);
+        let mut body = std::vec![0_u8; 8];
+        body[..4].copy_from_slice(&0xfee0_0000_u32.to_le_bytes());
+        for entry in entries {
+            body.extend_from_slice(entry);
+        }
+        table(&mut mem, MADT_AT, b"APIC", &body);
+        let xsdt: Vec<u8> = [FACP_AT, MADT_AT]
+            .iter()
+            .flat_map(|t| t.to_le_bytes())
+            .collect();
+        table(&mut mem, XSDT_AT, b"XSDT", &xsdt);
+        mem
+    }
+
+    #[test]
+    fn madt_lists_local_apic_and_x2apic_processors() {
+        let mem = with_madt(&[
+            &[0, 8, 0, 0, 1, 0, 0, 0],              // UID 0, APIC 0, enabled
+            &[1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // an I/O APIC: skipped
+            &[0, 8, 1, 2, 2, 0, 0, 0],              // UID 1, APIC 2, online capable
+            &[9, 16, 0, 0, 0x2c, 1, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0], // x2APIC 0x12c, UID 7
+        ]);
+        let madt = Madt::find(&mem, RSDP_AT).unwrap().unwrap();
+        assert_eq!(madt.paddr, MADT_AT);
+        let cpus: Vec<MadtProcessor> = madt.processors(&mem).map(Result::unwrap).collect();
+        let ids: Vec<(u32, u32, bool, bool)> = cpus
+            .iter()
+            .map(|p| (p.apic_id, p.uid, p.enabled, p.online_capable))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (0, 0, true, false),
+                (2, 1, false, true),
+                (0x12c, 7, true, false)
+            ]
+        );
+        assert_eq!(Madt::find(&firmware(None), RSDP_AT), Ok(None));
+    }
+
+    #[test]
+    fn madt_entries_that_lie_are_errors_not_loops() {
+        for bad in [&[0_u8, 0][..], &[0, 4, 0, 0], &[9, 8, 0, 0, 0, 0, 0, 0]] {
+            let mem = with_madt(&[&[0, 8, 0, 0, 1, 0, 0, 0], bad]);
+            let madt = Madt::find(&mem, RSDP_AT).unwrap().unwrap();
+            let mut cpus = madt.processors(&mem);
+            assert!(cpus.next().unwrap().is_ok());
+            assert!(
+                matches!(cpus.next(), Some(Err(AcpiError::BadLength { .. }))),
+                "{bad:?}"
+            );
+            assert_eq!(cpus.next(), None);
+        }
+        // An entry running past the end of the table.
+        let mem = with_madt(&[&[0, 8, 0, 0, 1, 0, 0, 0], &[0, 8, 1, 1]]);
+        let madt = Madt::find(&mem, RSDP_AT).unwrap().unwrap();
+        assert_eq!(madt.processors(&mem).filter(Result::is_err).count(), 1);
     }
 
     #[test]

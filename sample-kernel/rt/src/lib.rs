@@ -77,7 +77,7 @@ mod panic;
 mod uefi_entry;
 
 #[cfg(all(rt_kernel, target_arch = "x86_64"))]
-pub use arch::x86_64::{apic, exit::exit, interrupts};
+pub use arch::x86_64::{apic, exit::exit, interrupts, smp};
 #[cfg(all(rt_kernel, target_arch = "x86_64"))]
 #[doc(hidden)]
 pub use entry::KernelMain;

@@ -176,8 +176,15 @@ pub(super) fn hypercall_page(cx: &mut Context) -> Outcome {
     match guest.enable_hypercall_page(page) {
         Ok(page) => {
             let outcome = Outcome::ok(format_args!("at {:#x}", page.gpa()));
-            cx.stage = Some(Stage::Ready(page));
-            outcome
+            // The page stays enabled for the rest of the run, so it can live in a static
+            // (the step runs once, so the cell is empty).
+            match super::HYPERCALL_PAGE.init(page) {
+                Some(page) => {
+                    cx.stage = Some(Stage::Ready(page));
+                    outcome
+                }
+                None => Outcome::failed(format_args!("the hypercall page step ran twice")),
+            }
         }
         Err(e) => {
             cx.stage = Some(Stage::Identified(e.guest));
