@@ -29,6 +29,7 @@
 //! depends on this crate.
 
 mod apic;
+mod arm64;
 mod error;
 mod hv;
 mod machine;
@@ -38,6 +39,7 @@ mod uart;
 mod uc;
 mod x86;
 
+pub use arm64::{Arm64Machine, is_image as is_arm64_image};
 pub use error::{Exit, SimError};
 pub use hv::{
     CLOBBER_BYTE, HYPERCALL_PAGE_ENTRY, HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN,

@@ -47,6 +47,13 @@ pub struct Stats {
     pub rdtsc: u64,
     /// IPIs sent to another VP, by (destination VP index, vector); those VPs do not run.
     pub ipi_to_other_vp: BTreeMap<(u32, u8), u64>,
+    /// arm64: SMCCC calls (`hvc #0`) by function id, hypercalls (`HV_FUNC_ID`) included.
+    pub smccc: BTreeMap<u32, u64>,
+    /// arm64: `MRS` of a system register the model serves, by encoding
+    /// `op0 << 16 | op1 << 12 | CRn << 8 | CRm << 4 | op2`.
+    pub sysreg_read: BTreeMap<u32, u64>,
+    /// arm64: `MSR` of a system register the model serves, by encoding.
+    pub sysreg_write: BTreeMap<u32, u64>,
 }
 
 pub(crate) fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K) {
@@ -110,6 +117,16 @@ impl Stats {
             &self.ipi_to_other_vp,
             |(vp, v)| format!("{vp}/{v}"),
         );
+        out.push(',');
+        object(&mut out, "smccc", &self.smccc, |k| format!("{k:#x}"));
+        out.push(',');
+        object(&mut out, "sysreg_read", &self.sysreg_read, |k| {
+            format!("{k:#07x}")
+        });
+        out.push(',');
+        object(&mut out, "sysreg_write", &self.sysreg_write, |k| {
+            format!("{k:#07x}")
+        });
         out.push('}');
         out
     }
