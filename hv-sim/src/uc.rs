@@ -288,21 +288,6 @@ impl Cpu<'_> {
         check(unsafe { uc_reg_write(self.handle, reg.id(), (&raw const value).cast()) })
     }
 
-    /// Reads an AArch64 system register by its encoding `(op0, op1, CRn, CRm, op2)`.
-    pub(crate) fn read_sysreg(&self, enc: SysReg) -> Result<u64, UcError> {
-        let mut cp = enc.cp(0);
-        // SAFETY: `cp` is the `uc_arm64_cp_reg` Unicorn reads the encoding from and writes
-        // the value to.
-        check(unsafe {
-            uc_reg_read(
-                self.handle,
-                RegisterARM64::CP_REG.id(),
-                (&raw mut cp).cast(),
-            )
-        })?;
-        Ok(cp.val)
-    }
-
     /// Writes an AArch64 system register by its encoding.
     pub(crate) fn write_sysreg(&mut self, enc: SysReg, value: u64) -> Result<(), UcError> {
         let cp = enc.cp(value);

@@ -229,12 +229,6 @@ impl Gic {
         (priority < self.pmr && priority < self.running_priority()).then_some(id)
     }
 
-    /// Whether an interrupt is pending and enabled at all (it may become deliverable when
-    /// the masks change): what can end a WFI.
-    pub(crate) fn has_pending(&self) -> bool {
-        self.highest_pending().is_some()
-    }
-
     fn acknowledge(&mut self) -> u64 {
         let Some(id) = self.signalled() else {
             return u64::from(SPURIOUS);
@@ -456,7 +450,7 @@ mod tests {
         gic.write_icc(icc::PMR, 0xA0).unwrap();
         gic.raise(5);
         assert_eq!(gic.signalled(), None);
-        assert!(gic.has_pending());
+        assert_eq!(gic.highest_pending(), Some(5));
         gic.write_icc(icc::PMR, 0xF0).unwrap();
         assert_eq!(gic.signalled(), Some(5));
     }

@@ -54,6 +54,7 @@ use hv_defs::{HV_PAGE_SIZE, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF};
 use zerocopy::FromBytes;
 
 use super::layout::RAM_BASE;
+use super::synic::{Synic, ZERO_PAGE};
 use super::timer::CNTFRQ_HZ;
 use super::{Vm, le64};
 use crate::error::Exit;
@@ -128,6 +129,7 @@ pub(crate) struct Hv {
     reference_tsc: HvReferenceTscMsr,
     /// Original contents of RAM pages covered by an overlay, by GPA.
     overlays: BTreeMap<u64, Vec<u8>>,
+    synic: Synic,
 }
 
 impl Hv {
@@ -139,17 +141,27 @@ impl Hv {
             crash: [0; 5],
             reference_tsc: HvReferenceTscMsr::new(),
             overlays: BTreeMap::new(),
+            synic: Synic::default(),
         }
     }
 
-    /// Fires the synthetic timers due at `now_ns`; returns the interrupt ids they raise.
-    pub(crate) fn fire_timers(&mut self, _now_ns: u64) -> Vec<u32> {
-        Vec::new()
+    /// Fires the synthetic timers due at virtual time `now_ns`, pushing the interrupt ids
+    /// they raise.
+    pub(crate) fn fire_timers(&mut self, cpu: &mut Cpu<'_>, now_ns: u64, raise: &mut Vec<u32>) {
+        if self
+            .synic
+            .next_deadline()
+            .is_some_and(|deadline| deadline <= now_ns / 100)
+        {
+            self.synic.fire(cpu, now_ns / 100, raise);
+        }
     }
 
     /// The earliest synthetic timer deadline in virtual ns.
     pub(crate) fn next_deadline_ns(&self) -> Option<u64> {
-        None
+        self.synic
+            .next_deadline()
+            .map(|deadline| deadline.saturating_mul(100))
     }
 
     /// The CPUID leaf whose value register `name` holds.
@@ -204,17 +216,20 @@ impl Hv {
             // TLFS 4.3: the control register reports the supported actions.
             HvRegisterName::HvRegisterGuestCrashCtl => HvGuestCrashControl::NOTIFY.into_bits(),
             n if (crash..crash + 5).contains(&n.get()) => self.crash[(n.get() - crash) as usize],
-            _ => return Err(HvStatus::INVALID_PARAMETER),
+            _ => self.synic.read(name).ok_or(HvStatus::INVALID_PARAMETER)?,
         }))
     }
 
-    /// Writes a register; `Err(Ok(exit))` ends the run (a crash report).
+    /// Writes a register at virtual time `now_ns`, pushing the interrupt ids the write
+    /// raises; `Err(Ok(exit))` ends the run (a crash report).
     fn set(
         &mut self,
         cpu: &mut Cpu<'_>,
         ram_bytes: u64,
         name: HvRegisterName,
         value: u128,
+        now_ns: u64,
+        raise: &mut Vec<u32>,
     ) -> Result<(), Result<Exit, HvStatus>> {
         if !self.allowed(name, true) {
             return Err(Err(HvStatus::INVALID_PARAMETER));
@@ -234,7 +249,22 @@ impl Hv {
             n if (crash..crash + 5).contains(&n.get()) => {
                 self.crash[(n.get() - crash) as usize] = low;
             }
-            _ => return Err(Err(HvStatus::INVALID_PARAMETER)),
+            _ => {
+                let direct_ok = self.profile.features().direct_synthetic_timers();
+                let page_ok = |gpa| in_ram(gpa, HV_PAGE_SIZE as u64, ram_bytes);
+                let effects = self
+                    .synic
+                    .write(cpu, name, low, now_ns / 100, direct_ok, page_ok)
+                    .map_err(Err)?
+                    .ok_or(Err(HvStatus::INVALID_PARAMETER))?;
+                for gpa in effects.unmap {
+                    self.unmap_overlay(cpu, gpa);
+                }
+                for gpa in effects.map {
+                    self.map_overlay(cpu, gpa, &ZERO_PAGE);
+                }
+                raise.extend(effects.raise);
+            }
         }
         Ok(())
     }
@@ -539,6 +569,7 @@ impl Vm {
             return Done(HvStatus::INVALID_PARAMETER, 0);
         }
         let now = self.now_ns;
+        let mut raise = Vec::new();
         for i in 0..control.rep_count() {
             let at = usize::from(i);
             let status = if get {
@@ -561,9 +592,10 @@ impl Vm {
                 if vp != 0 {
                     HvStatus::INVALID_PARAMETER
                 } else {
+                    let value = element.value.as_u128();
                     match self
                         .hv
-                        .set(cpu, self.ram_bytes, element.name, element.value.as_u128())
+                        .set(cpu, self.ram_bytes, element.name, value, now, &mut raise)
                     {
                         Ok(()) => HvStatus::SUCCESS,
                         Err(Ok(exit)) => return HcEnd::Exit(exit),
@@ -571,6 +603,9 @@ impl Vm {
                     }
                 }
             };
+            for intid in raise.drain(..) {
+                self.gic.raise(intid);
+            }
             if status != HvStatus::SUCCESS {
                 return Done(status, i);
             }

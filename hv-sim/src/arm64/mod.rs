@@ -40,6 +40,7 @@ mod gic;
 mod hvc;
 pub(crate) mod layout;
 mod pl011;
+mod synic;
 mod timer;
 
 use unicorn_engine::unicorn_const::RegisterARM64 as R;
@@ -161,16 +162,14 @@ impl Vm {
     }
 
     /// Advances virtual time by `ns`: timers fire, interrupt lines follow.
-    fn advance(&mut self, ns: u64) {
+    fn advance(&mut self, cpu: &mut Cpu<'_>, ns: u64) {
         self.now_ns += ns;
-        self.update_lines();
-    }
-
-    fn update_lines(&mut self) {
         for (intid, high) in self.timer.lines(self.now_ns) {
             self.gic.set_level(intid, high);
         }
-        for intid in self.hv.fire_timers(self.now_ns) {
+        let mut raise = Vec::new();
+        self.hv.fire_timers(cpu, self.now_ns, &mut raise);
+        for intid in raise {
             self.gic.raise(intid);
         }
     }
@@ -262,7 +261,7 @@ impl Arm64Handler for Vm {
         let instructions = u64::from(size / 4).max(1);
         self.instructions += instructions;
         self.current = Some((address, size, instructions));
-        self.advance(instructions * NS_PER_INSTRUCTION);
+        self.advance(cpu, instructions * NS_PER_INSTRUCTION);
         if let Some(limit) = self.max_instructions
             && self.instructions > limit
         {
@@ -627,7 +626,7 @@ impl Vm {
             }
             let wait = deadline.saturating_sub(self.now_ns).max(1);
             self.halted_ns += wait;
-            self.advance(wait);
+            self.advance(cpu, wait);
         }
     }
 }
