@@ -829,7 +829,8 @@ unsafe extern "C" fn a64_msr_tramp<H: Arm64Handler>(
 ) -> u32 {
     // SAFETY: Unicorn passes a valid `uc_arm64_cp_reg` (with the source value) for the
     // duration of the call.
-    let (enc, value) = unsafe { (SysReg::from_cp(&*cp), (*cp).val) };
+    let cp = unsafe { &*cp };
+    let (enc, value) = (SysReg::from_cp(cp), cp.val);
     // SAFETY: registered by `Engine::install_arm64` with this handler type.
     u32::from(unsafe { with_a64::<H, _>(uc, user, |h, cpu| h.on_msr(cpu, enc, value)) })
 }

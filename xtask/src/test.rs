@@ -357,6 +357,7 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
         profile: boot.profile.map(String::from),
         hv: boot.hv.map(String::from),
         stats,
+        append: None,
         kernel: kernel.clone(),
     };
     let mut failures = Vec::new();

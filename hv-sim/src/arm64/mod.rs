@@ -505,17 +505,11 @@ impl Arm64Machine {
         // while the engine runs.
         unsafe { engine.install_arm64(vm.as_ptr()) }.map_err(emulator)?;
         // SAFETY: the handler installed just above is a `Vm`.
-        unsafe {
-            engine
-                .map_mmio::<Vm, GICD_BASE>(GICD_SIZE)
-                .map_err(emulator)?;
-            engine
-                .map_mmio::<Vm, GICR_BASE>(GICR_SIZE)
-                .map_err(emulator)?;
-            engine
-                .map_mmio::<Vm, PL011_BASE>(PL011_SIZE)
-                .map_err(emulator)?;
-        }
+        unsafe { engine.map_mmio::<Vm, GICD_BASE>(GICD_SIZE) }.map_err(emulator)?;
+        // SAFETY: as above.
+        unsafe { engine.map_mmio::<Vm, GICR_BASE>(GICR_SIZE) }.map_err(emulator)?;
+        // SAFETY: as above.
+        unsafe { engine.map_mmio::<Vm, PL011_BASE>(PL011_SIZE) }.map_err(emulator)?;
         Ok(Self {
             engine,
             vm,
