@@ -624,6 +624,17 @@ impl UcReg for RawReg {
     }
 }
 
+/// What the model made of an `MRS`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Mrs {
+    /// Unicorn executes the instruction.
+    Native,
+    /// The result: written to the destination register, the instruction skipped.
+    Value(u64),
+    /// Skipped without a result (the handler raised an exception instead).
+    Skip,
+}
+
 /// Callbacks from an emulated AArch64 CPU. Each receives the [`Cpu`] it runs on.
 pub(crate) trait Arm64Handler {
     /// Start of a translation block at `address`, `size` bytes long.
@@ -631,9 +642,8 @@ pub(crate) trait Arm64Handler {
     /// An exception Unicorn raised (QEMU's `EXCP_*` number); the PC is the faulting
     /// instruction for an undefined instruction.
     fn on_exception(&mut self, cpu: &mut Cpu<'_>, exception: u32);
-    /// `MRS` of a system register (op0 2 or 3): `Some(value)` is the result and skips the
-    /// instruction, `None` lets Unicorn execute it. The PC is the `MRS`.
-    fn on_mrs(&mut self, cpu: &mut Cpu<'_>, reg: SysReg) -> Option<u64>;
+    /// `MRS` of a system register (op0 2 or 3). The PC is the `MRS`.
+    fn on_mrs(&mut self, cpu: &mut Cpu<'_>, reg: SysReg) -> Mrs;
     /// `MSR` (register) of a system register: `true` skips the instruction, `false` lets
     /// Unicorn execute it. The PC is the `MSR`.
     fn on_msr(&mut self, cpu: &mut Cpu<'_>, reg: SysReg, value: u64) -> bool;
@@ -810,13 +820,14 @@ unsafe extern "C" fn a64_mrs_tramp<H: Arm64Handler>(
     // SAFETY: registered by `Engine::install_arm64` with this handler type.
     unsafe {
         with_a64::<H, _>(uc, user, |h, cpu| match h.on_mrs(cpu, enc) {
-            Some(value) => {
+            Mrs::Value(value) => {
                 if reg != A64_XZR {
                     let _ = cpu.write(RawReg(reg), value);
                 }
                 1
             }
-            None => 0,
+            Mrs::Skip => 1,
+            Mrs::Native => 0,
         })
     }
 }

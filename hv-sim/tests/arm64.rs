@@ -4,7 +4,6 @@
 
 use hv_sim::{Arm64Machine, Config, Exit, Profile};
 
-const IMAGE: u64 = 0x4020_0000;
 /// Where the test programs store results.
 const OUT: u64 = 0x4100_0000;
 

@@ -476,20 +476,23 @@ impl Vm {
         let mut output = vec![0u8; out_size];
         let end = self.call(cpu, control, &input, &mut output);
         if let Done(status, done) = end {
-            let written = if info.is_rep() {
-                usize::from(done) * layout.output
+            // The reps done from the rep start index (TLFS 3.7.1), or the whole output of a
+            // simple call that succeeded.
+            let (from, upto) = if info.is_rep() {
+                let start = usize::from(control.rep_start_index());
+                (start * layout.output, usize::from(done) * layout.output)
             } else if status == HvStatus::SUCCESS {
-                out_size
+                (0, out_size)
             } else {
-                0
+                (0, 0)
             };
             match output_gpa {
-                Some(gpa) if written > 0 => {
-                    let _ = cpu.write_mem(gpa, &output[..written]);
+                Some(gpa) if from < upto => {
+                    let _ = cpu.write_mem(gpa + from as u64, &output[from..upto]);
                 }
-                None if out_size > 0 => {
+                None if from < upto => {
                     let at = conv.output_at(in_size, out_size);
-                    block[at..at + written].copy_from_slice(&output[..written]);
+                    block[at + from..at + upto].copy_from_slice(&output[from..upto]);
                 }
                 _ => {}
             }
@@ -570,7 +573,7 @@ impl Vm {
         }
         let now = self.now_ns;
         let mut raise = Vec::new();
-        for i in 0..control.rep_count() {
+        for i in control.rep_start_index()..control.rep_count() {
             let at = usize::from(i);
             let status = if get {
                 let name = HvRegisterName::new(le64(&elements[4 * at..4 * at + 4]) as u32);

@@ -49,7 +49,7 @@ use crate::error::{Exit, SimError};
 use crate::machine::{Config, NS_PER_INSTRUCTION};
 use crate::profile::Profile;
 use crate::stats::{Stats, bump};
-use crate::uc::{Arm64Handler, Cpu, Engine, SysReg, UcError, Unmapped};
+use crate::uc::{Arm64Handler, Cpu, Engine, Mrs, SysReg, UcError, Unmapped};
 use gic::{Gic, icc};
 use hvc::Hv;
 use layout::{
@@ -313,7 +313,7 @@ impl Arm64Handler for Vm {
         }
     }
 
-    fn on_mrs(&mut self, cpu: &mut Cpu<'_>, reg: SysReg) -> Option<u64> {
+    fn on_mrs(&mut self, cpu: &mut Cpu<'_>, reg: SysReg) -> Mrs {
         let pc = cpu.read(R::PC).unwrap_or(0);
         if icc::is_icc(reg) {
             bump(&mut self.stats.sysreg_read, stat_key(reg));
@@ -321,17 +321,21 @@ impl Arm64Handler for Vm {
             return match self.gic.read_icc(reg) {
                 Ok(value) => {
                     let _ = cpu.write(R::PC, pc + 4);
-                    Some(value)
+                    Mrs::Value(value)
                 }
                 Err(gic::Undefined) => {
                     self.undefined(cpu);
-                    Some(0)
+                    Mrs::Skip
                 }
             };
         }
-        let value = self.timer.read(reg, self.now_at(pc))?;
-        bump(&mut self.stats.sysreg_read, stat_key(reg));
-        Some(value)
+        match self.timer.read(reg, self.now_at(pc)) {
+            Some(value) => {
+                bump(&mut self.stats.sysreg_read, stat_key(reg));
+                Mrs::Value(value)
+            }
+            None => Mrs::Native,
+        }
     }
 
     fn on_msr(&mut self, cpu: &mut Cpu<'_>, reg: SysReg, value: u64) -> bool {
