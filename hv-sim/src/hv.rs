@@ -551,18 +551,18 @@ impl Vm {
 }
 
 /// The input and output sizes of a call the model serves, from the call's wire types.
-struct CallLayout {
+pub(crate) struct CallLayout {
     /// Fixed input header bytes.
-    input: usize,
+    pub(crate) input: usize,
     /// Input bytes per rep element.
-    rep_input: usize,
+    pub(crate) rep_input: usize,
     /// Output bytes (simple call) or output bytes per rep element.
-    output: usize,
+    pub(crate) output: usize,
 }
 
 /// The calls the model serves and their layouts (each call's TLFS section); every other
 /// code is answered with `HV_STATUS_INVALID_HYPERCALL_CODE`.
-fn layout(code: HvCallCode) -> Option<CallLayout> {
+pub(crate) fn layout(code: HvCallCode) -> Option<CallLayout> {
     let simple = |input, output| CallLayout {
         input,
         rep_input: 0,
@@ -638,7 +638,7 @@ fn layout(code: HvCallCode) -> Option<CallLayout> {
 /// `AccessVpRegisters` for `HvCallGetVpRegisters`/`HvCallSetVpRegisters`,
 /// `EnableExtendedHypercalls` for every extended call, `StartVirtualProcessor` for
 /// `HvCallStartVirtualProcessor` and `AccessVpIndex` for `HvCallGetVpIndexFromApicId`.
-fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
+pub(crate) fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
     let none = HvPartitionPrivilegeMask::new();
     match info.code {
         HvCallCode::HvCallGetVpRegisters | HvCallCode::HvCallSetVpRegisters => {

@@ -73,6 +73,13 @@ pub struct Stats {
     pub vp_switches: u64,
     /// Instructions run by each VP, by VP index.
     pub vp_instructions: BTreeMap<u32, u64>,
+    /// arm64: SMCCC calls (`hvc #0`) by function id, hypercalls (`HV_FUNC_ID`) included.
+    pub smccc: BTreeMap<u32, u64>,
+    /// arm64: `MRS` of a system register the model serves, by encoding
+    /// `op0 << 16 | op1 << 12 | CRn << 8 | CRm << 4 | op2`.
+    pub sysreg_read: BTreeMap<u32, u64>,
+    /// arm64: `MSR` of a system register the model serves, by encoding.
+    pub sysreg_write: BTreeMap<u32, u64>,
     /// SynIC, synthetic timer, reference TSC page and EOI assist events.
     pub synic: SynicStats,
     /// The crash the guest reported through the crash MSRs, if any.
@@ -168,6 +175,16 @@ impl Stats {
             &self.ipi_to_other_vp,
             |(vp, v)| format!("{vp}/{v}"),
         );
+        out.push(',');
+        object(&mut out, "smccc", &self.smccc, |k| format!("{k:#x}"));
+        out.push(',');
+        object(&mut out, "sysreg_read", &self.sysreg_read, |k| {
+            format!("{k:#07x}")
+        });
+        out.push(',');
+        object(&mut out, "sysreg_write", &self.sysreg_write, |k| {
+            format!("{k:#07x}")
+        });
         out.push(',');
         object(&mut out, "synthetic_ipi", &self.synthetic_ipi, |(vp, v)| {
             format!("{vp}/{v}")

@@ -18,8 +18,9 @@ usage: cargo xtask run [--arch x86_64|aarch64]
                        [--hv <flag,flag,...>] [--stats json] [--timeout <seconds>]
 
   --arch      the kernel's architecture (default: x86_64); aarch64 boots the arm64 Image
-              on QEMU virt (hosts qemu-tcg, the default, and qemu-whpx; no --machine,
-              --firmware or --hv-flags)
+              on QEMU virt (hosts qemu-tcg and qemu-whpx) or on hv-sim (host sim, the
+              default when hv-sim is built or can be; no --machine, --firmware, --hv-flags
+              or --hv)
   --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else sim
               when hv-sim is built or CMake can build it, else qemu-tcg)
   --firmware  pvh: QEMU loads the kernel directly (-kernel); uefi: OVMF boots the disk of
@@ -29,7 +30,7 @@ usage: cargo xtask run [--arch x86_64|aarch64]
   --release   boot the release build
   --kernel    which kernel to boot (default: sample-kernel; rt-check is x86_64 only,
               rt-check-arm64 aarch64 only)
-  --append    kernel command line, QEMU only (rt-check: selftest, reenter64,
+  --append    kernel command line, QEMU and arm64 hv-sim (rt-check: selftest, reenter64,
               reenter64-bare, fault=ud|gp|pf|df|int|panic; rt-check-arm64: selftest,
               fault=undef|abort|irq|panic)
   --profile   sim: the partition hv-sim models (default: hyperv)
@@ -168,8 +169,33 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         {
             return Err("--hv-flags, --machine and --firmware apply to x86_64 only".into());
         }
-        let host = args.host.unwrap_or(Host::QemuTcg);
-        println!("xtask: host {host} (aarch64)");
+        let (host, why) = match args.host {
+            Some(host) => (host, "chosen with --host"),
+            // As on x86_64, prefer a host with the Hyper-V interface: QEMU TCG has none.
+            None if sim::available().is_ok() => (Host::Sim, "default: hv-sim models Hyper-V"),
+            None => (Host::QemuTcg, "default: hv-sim cannot be built here"),
+        };
+        println!("xtask: host {host} (aarch64, {why})");
+        if host == Host::Sim {
+            if args.sim_hv.is_some() {
+                return Err(
+                    "--hv describes a KVM-style partition, and KVM has no Hyper-V \
+                            emulation on arm64: use --profile hyperv or none"
+                        .into(),
+                );
+            }
+            let sim = arm64::SimRun {
+                profile: args.sim_profile.clone(),
+                stats: args.stats,
+                append: args.append.clone(),
+            };
+            return arm64::run_sim(args.profile, &args.kernel, &sim, args.timeout);
+        }
+        if args.sim_profile.is_some() || args.sim_hv.is_some() || args.stats {
+            return Err(format!(
+                "--profile, --hv and --stats apply to --host sim (hv-sim) only; the host is {host}"
+            ));
+        }
         return arm64::run(host, args.profile, &args.kernel, args.append, args.timeout);
     }
     if args.kernel == arm64::RT_CHECK {
@@ -302,6 +328,7 @@ fn run_sim(args: &Args) -> Result<(), String> {
         profile,
         hv: args.sim_hv.clone(),
         stats: args.stats,
+        append: None,
         kernel: kernel::path(&args.kernel, args.profile),
     };
     let sim = sim::run(&config, true, args.timeout)?;

@@ -396,6 +396,7 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
         hv: boot.hv.map(String::from),
         stats: true,
         kernel: kernel::path(boot.kernel, Profile::Debug),
+        append: None,
     };
     let mut failures = Vec::new();
     for boot in SIM_BOOTS {
