@@ -957,9 +957,9 @@ pub(crate) mod tests {
     /// A GTDT body (revision 2, 96 bytes) with the virtual timer's GSIV.
     fn gtdt(virtual_gsiv: u32) -> Vec<u8> {
         let mut b = std::vec![0_u8; 96 - SDT_HEADER_SIZE as usize];
-        for (gsiv_at, gsiv) in [(48, 29), (56, 30), (64, virtual_gsiv), (72, 26)] {
+        for (gsiv_at, gsiv) in [(48, 29_u32), (56, 30), (64, virtual_gsiv), (72, 26)] {
             let at = gsiv_at - SDT_HEADER_SIZE as usize;
-            b[at..at + 4].copy_from_slice(&(gsiv as u32).to_le_bytes());
+            b[at..at + 4].copy_from_slice(&gsiv.to_le_bytes());
         }
         b
     }
