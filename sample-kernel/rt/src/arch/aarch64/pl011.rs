@@ -8,7 +8,7 @@
 use core::fmt;
 
 /// Base address of the PL011 on QEMU `virt` (`VIRT_UART`).
-pub const QEMU_VIRT_PL011: usize = 0x0900_0000;
+pub const QEMU_VIRT_PL011: usize = crate::uart::QEMU_VIRT_PL011 as usize;
 
 /// Data register.
 const DR: usize = 0x00;
