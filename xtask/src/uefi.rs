@@ -478,6 +478,19 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_has_the_whpx_lines_xtask_prints() {
+        let readme = std::fs::read_to_string(cmd::root().join("README.md")).unwrap();
+        for line in [
+            whpx_command_line(Machine::Q35, Profile::Release).join(" "),
+            whpx_command_line_aarch64(Profile::Release)
+                .unwrap()
+                .join(" "),
+        ] {
+            assert!(readme.lines().any(|l| l == line), "README lacks {line}");
+        }
+    }
+
+    #[test]
     fn firmware_output_before_the_kernel_is_cut() {
         let serial = "\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001 \"x [efi] y\"\r\n\
                       BdsDxe: starting\r\n[efi] kernel-rt: UEFI entry\r\n[rt] boot\r\n";

@@ -428,8 +428,10 @@ const GTDT_MIN_LENGTH: u32 = 72;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArmPlatform {
     /// The interrupt controller: a GICv3 (distributor and the redistributor region of this
-    /// processor), or [`Gic::V2`] for a GICv1/v2 or a version the runtime does not know;
-    /// `None` when there is no MADT or it has no distributor.
+    /// processor; a GICD of version 3 or 4, or of version 0, "not given", when
+    /// redistributors are described), or [`Gic::V2`] for a GICv1/v2, version 0 without
+    /// redistributors, or a version the runtime does not know; `None` when there is no MADT
+    /// or it has no distributor.
     pub gic: Option<Gic>,
     /// The PSCI conduit, when the FADT says the machine is PSCI compliant.
     pub psci: Option<PsciConduit>,
