@@ -3,9 +3,9 @@
 //! up with `hv-guest`'s arm64 support.
 //!
 //! Discovery follows the arm64 order (`hv_guest::arm64`): the kernel must run at EL1 with
-//! `HVC` taken by EL2 (the device tree's PSCI conduit is `hvc`); then the SMCCC vendor
-//! hypervisor UID query; then the guest OS identity, the first hypercall; then the feature
-//! registers. Steps that exist only on x86_64 (hypercall page, XMM fast hypercalls, APIC MSRs)
+//! `HVC` taken by EL2 (the PSCI conduit the device tree or the ACPI FADT names is `hvc`);
+//! then the SMCCC vendor hypervisor UID query; then the guest OS identity, the first
+//! hypercall; then the feature registers. Steps that exist only on x86_64 (hypercall page, XMM fast hypercalls, APIC MSRs)
 //! say so; steps this kernel does not exercise on arm64 yet say that instead.
 //!
 //! # What counts as `ok` in the time and interrupt steps
@@ -98,9 +98,13 @@ impl Discovery {
         match machine.psci {
             Some(PsciConduit::Hvc) => {}
             Some(PsciConduit::Smc) => {
-                return Self::NoConduit("no HVC conduit: the device tree's PSCI method is \"smc\"");
+                return Self::NoConduit("no HVC conduit: the firmware's PSCI conduit is SMC");
             }
-            None => return Self::NoConduit("no HVC conduit: the device tree has no PSCI method"),
+            None => {
+                return Self::NoConduit(
+                    "no HVC conduit: the firmware names no PSCI conduit (device tree or ACPI FADT)",
+                );
+            }
         }
         // SAFETY: the kernel runs at EL1 and the device tree names HVC as the PSCI conduit,
         // so EL2 takes `HVC`.

@@ -265,46 +265,7 @@ pub(crate) struct Config {
 impl Config {
     /// The program and arguments. `program` is the QEMU executable's name.
     pub(crate) fn command_line(&self, program: &str) -> Result<Vec<String>, String> {
-        let mut machine = String::from("virt,gic-version=3");
-        if self.el2 {
-            machine.push_str(",virtualization=on");
-        }
-        let mut args = vec![program.to_string(), "-machine".into(), machine];
-        match self.host {
-            Host::QemuTcg => args.extend(["-accel", "tcg", "-cpu", "max"].map(String::from)),
-            Host::QemuWhpx if !self.el2 && !self.semihosting => {
-                args.extend(["-accel", "whpx", "-cpu", "host"].map(String::from));
-            }
-            Host::QemuWhpx => {
-                return Err("WHPX enters the kernel at EL1 and has no semihosting".into());
-            }
-            Host::QemuKvm => {
-                return Err("KVM on arm64 has no Hyper-V emulation; use qemu-tcg (or \
-                            qemu-whpx on a Windows arm64 machine)"
-                    .into());
-            }
-            Host::Sim => {
-                return Err("hv-sim boots the arm64 Image itself (`run_sim`), not QEMU".into());
-            }
-        }
-        for arg in [
-            "-m",
-            "128M",
-            "-smp",
-            "1",
-            "-nodefaults",
-            "-serial",
-            "stdio",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-        ] {
-            args.push(arg.into());
-        }
-        if self.semihosting {
-            args.extend(["-semihosting-config", "enable=on,target=native"].map(String::from));
-        }
+        let mut args = machine_args(program, self.host, self.el2, self.semihosting)?;
         args.extend(["-no-reboot", "-kernel"].map(String::from));
         args.push(self.kernel.display().to_string());
         if let Some(append) = &self.append {
@@ -312,6 +273,59 @@ impl Config {
         }
         Ok(args)
     }
+}
+
+/// The program and the arguments that make the `virt` machine (accelerator, CPU, memory,
+/// console, semihosting), without what it boots: [`Config::command_line`] adds the
+/// `Image`, `crate::uefi` the firmware and the disk. `el2` and `semihosting` are as in
+/// [`Config`].
+pub(crate) fn machine_args(
+    program: &str,
+    host: Host,
+    el2: bool,
+    semihosting: bool,
+) -> Result<Vec<String>, String> {
+    let mut machine = String::from("virt,gic-version=3");
+    if el2 {
+        machine.push_str(",virtualization=on");
+    }
+    let mut args = vec![program.to_string(), "-machine".into(), machine];
+    match host {
+        Host::QemuTcg => args.extend(["-accel", "tcg", "-cpu", "max"].map(String::from)),
+        Host::QemuWhpx if !el2 && !semihosting => {
+            args.extend(["-accel", "whpx", "-cpu", "host"].map(String::from));
+        }
+        Host::QemuWhpx => {
+            return Err("WHPX enters the kernel at EL1 and has no semihosting".into());
+        }
+        Host::QemuKvm => {
+            return Err("KVM on arm64 has no Hyper-V emulation; use qemu-tcg (or \
+                            qemu-whpx on a Windows arm64 machine)"
+                .into());
+        }
+        Host::Sim => {
+            return Err("hv-sim boots the arm64 Image itself (`run_sim`), not QEMU".into());
+        }
+    }
+    for arg in [
+        "-m",
+        "128M",
+        "-smp",
+        "1",
+        "-nodefaults",
+        "-serial",
+        "stdio",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+    ] {
+        args.push(arg.into());
+    }
+    if semihosting {
+        args.extend(["-semihosting-config", "enable=on,target=native"].map(String::from));
+    }
+    Ok(args)
 }
 
 /// What is missing to build and boot the arm64 kernels.
@@ -341,7 +355,7 @@ fn missing() -> Vec<String> {
 }
 
 /// Makes sure the target and QEMU are installed (runs `ci/setup.sh` when not).
-fn ensure_tools() -> Result<(), String> {
+pub(crate) fn ensure_tools() -> Result<(), String> {
     if missing().is_empty() {
         return Ok(());
     }

@@ -222,6 +222,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     };
     kernel::ensure_tools(true)?;
     image::ensure_tools(Arch::X86_64, true)?;
+    image::ensure_tools(Arch::Aarch64, true)?;
     cmd::run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     cmd::run(cargo().args([
         "clippy",
@@ -250,21 +251,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    // The UEFI build: the demo as an EFI application, which lints the runtime with its UEFI
-    // entry too (a workspace member it depends on). Not rt-check: it needs the PVH entry
-    // points, which UEFI builds do not have.
-    cmd::run(cargo().args([
-        "clippy",
-        "-p",
-        kernel::PACKAGE,
-        "--bin",
-        kernel::DEMO,
-        "--target",
-        Arch::X86_64.uefi_target(),
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // The UEFI builds: the demo as an EFI application, which lints the runtime with its UEFI
+    // entry too (a workspace member it depends on). Not rt-check or rt-check-arm64: they
+    // need the PVH or Image entry points, which UEFI builds do not have.
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        cmd::run(cargo().args([
+            "clippy",
+            "-p",
+            kernel::PACKAGE,
+            "--bin",
+            kernel::DEMO,
+            "--target",
+            arch.uefi_target(),
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
     // The libraries declare `rust-version = MSRV`; check that they build with it. Feature
     // `testing` compiles hv-guest's arm64 module on the host too.
     cmd::run(
@@ -302,18 +305,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
-    cmd::run(
-        cargo()
-            .args([
-                "doc",
-                "--no-deps",
-                "-p",
-                "kernel-rt",
-                "--target",
-                Arch::X86_64.uefi_target(),
-            ])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        cmd::run(
+            cargo()
+                .args([
+                    "doc",
+                    "--no-deps",
+                    "-p",
+                    "kernel-rt",
+                    "--target",
+                    arch.uefi_target(),
+                ])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )?;
+    }
     crate::arm64::docs()?;
     kernel::build(Profile::Debug)?;
     kernel::build(Profile::Release)?;
@@ -324,6 +329,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     image::test()?;
     uefi::test(bless, BOOT_LIMIT)?;
     crate::arm64::boots(bless)?;
+    uefi::test_aarch64(bless, BOOT_LIMIT)?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
