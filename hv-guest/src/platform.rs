@@ -77,6 +77,15 @@ pub struct HypercallEntry {
     page: NonNull<u8>,
 }
 
+// SAFETY: the entry is the address of code in the hypercall page, which belongs to the
+// whole partition (TLFS 3.13, appendix C: `HV_X64_MSR_HYPERCALL` is a partition-wide MSR)
+// and which every VP may call; it is never dereferenced as data. Moving it to another
+// processor only lets that processor call the page too; each call is still `unsafe`
+// (`Platform::hypercall`).
+unsafe impl Send for HypercallEntry {}
+// SAFETY: as for `Send`; the entry is immutable.
+unsafe impl Sync for HypercallEntry {}
+
 impl HypercallEntry {
     /// # Safety
     ///

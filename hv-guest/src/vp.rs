@@ -1,13 +1,18 @@
-//! Virtual processor registers, the VP index, long spin-wait notification and the extended
-//! hypercall capabilities query (TLFS 3.14.1, 7.8.1, 7.10.1, 7.10.2, 14.5.1).
+//! Virtual processor registers, the VP index, starting VPs, long spin-wait notification and
+//! the extended hypercall capabilities query (TLFS 3.14.1, 7.8.1, 7.10.1–7.10.4, 14.5.1).
 
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use hv_defs::HvVtl;
 use hv_defs::hypercall::{HvCallCode, HvExtCallCapabilities, HvOutputExtCallQueryCapabilities};
 use hv_defs::partition::HvPartitionPrivilegeMask;
 use hv_defs::register::{HvRegisterName, HvRegisterValue};
 use hv_defs::status::HvError;
 use hv_defs::vp::{
-    HvInputVtl, HvNotifyLongSpinWaitInput, HvSetVpRegistersElement, HvVpRegistersInputHeader,
+    HvGetVpIndexFromApicIdInputHeader, HvInputVtl, HvNotifyLongSpinWaitInput,
+    HvSetVpRegistersElement, HvVpRegistersInputHeader,
 };
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use hv_defs::vp::{HvInitialVpContext, HvStartVirtualProcessorInput};
 use hv_defs::{HV_PARTITION_ID_SELF, HvVpIndex};
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 use zerocopy::IntoBytes;
@@ -167,6 +172,64 @@ impl<P: Platform> Hypercalls<'_, P> {
         Ok(())
     }
 
+    /// The VP indices of the VPs with APIC ids `apic_ids` in VTL `vtl`
+    /// (`HvCallGetVpIndexFromApicId`, a rep call, TLFS 7.10.4): `vp_indices[i]` receives
+    /// `apic_ids[i]`'s. Works before those VPs run, so a kernel can name the VP it starts
+    /// with [`Hypercalls::start_virtual_processor`]. Needs the `AccessVpIndex` privilege; KVM
+    /// does not implement the call (`HV_STATUS_INVALID_HYPERCALL_CODE`).
+    ///
+    /// # Errors
+    ///
+    /// A [`RepError`]; the indices of the reps it reports as completed are valid.
+    pub fn get_vp_index_from_apic_id(
+        &self,
+        io: &mut IoPages<'_>,
+        vtl: HvInputVtl,
+        apic_ids: &[u32],
+        vp_indices: &mut [HvVpIndex],
+    ) -> Result<(), RepError> {
+        let header = HvGetVpIndexFromApicIdInputHeader {
+            partition_id: HV_PARTITION_ID_SELF,
+            target_vtl: vtl,
+            rsvd: [0; 7],
+        };
+        self.rep_call(
+            io,
+            HvCallCode::HvCallGetVpIndexFromApicId,
+            &header,
+            apic_ids,
+            vp_indices,
+        )
+    }
+
+    /// Starts VP `vp_index` of the caller's partition in VTL `vtl`, with `context` as its
+    /// register state (`HvCallStartVirtualProcessor`, TLFS 7.10.3): the VP begins in
+    /// protected or long mode, without the real-mode start of INIT and SIPI. Needs the
+    /// `StartVirtualProcessor` privilege (TLFS 4.2.2). A VTL above 0 is started through
+    /// `crate::vsm::Vsm::start_virtual_processor`, which checks that VTL first.
+    ///
+    /// # Errors
+    ///
+    /// The hypervisor's status: `INVALID_VP_INDEX`, `INVALID_VP_STATE` (the VP runs already),
+    /// `INVALID_REGISTER_VALUE` (a context it cannot start), `ACCESS_DENIED`.
+    #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+    pub fn start_virtual_processor(
+        &self,
+        io: &mut IoPages<'_>,
+        vp_index: HvVpIndex,
+        vtl: HvVtl,
+        context: &HvInitialVpContext,
+    ) -> Result<(), CallError> {
+        let input = HvStartVirtualProcessorInput {
+            partition_id: HV_PARTITION_ID_SELF,
+            vp_index,
+            target_vtl: vtl,
+            rsvd: [0; 3],
+            vp_context: *context,
+        };
+        self.call::<_, ()>(io, HvCallCode::HvCallStartVirtualProcessor, &input)
+    }
+
     /// Tells the hypervisor the caller has spun `count` times on a lock
     /// (`HvCallNotifyLongSpinWait`, fast form, TLFS 14.5.1). Call it each time the count
     /// reaches a multiple of the discovered spinlock retry count (`spinlock_retries` of
@@ -231,6 +294,62 @@ mod tests {
             .with_status(HvStatus::SUCCESS)
             .with_reps_completed(reps)
             .into_bits()
+    }
+
+    #[test]
+    fn vp_indices_come_from_apic_ids_in_one_rep_call() {
+        let fake = FakePlatform::new();
+        let mut io = fake.io_pages();
+        fake.on_hypercall(|fake, ctx| {
+            let header =
+                HvGetVpIndexFromApicIdInputHeader::read_from_bytes(&ctx.read(fake, ctx.rdx, 16))
+                    .unwrap();
+            assert_eq!(header.partition_id, u64::MAX);
+            assert_eq!(header.target_vtl, HvInputVtl::CURRENT);
+            // APIC ids 4 and 6 are VPs 2 and 3.
+            assert_eq!(ctx.read(fake, ctx.rdx + 16, 8), [4, 0, 0, 0, 6, 0, 0, 0]);
+            ctx.write(fake, ctx.r8, &[2, 0, 0, 0, 3, 0, 0, 0]);
+            ok(2)
+        });
+        let mut indices = [0; 2];
+        hypercalls(&fake)
+            .get_vp_index_from_apic_id(&mut io, HvInputVtl::CURRENT, &[4, 6], &mut indices)
+            .unwrap();
+        assert_eq!(indices, [2, 3]);
+        let Event::Hypercall(control, ..) = fake.log()[0] else {
+            panic!("no hypercall")
+        };
+        assert_eq!(control, 0x0000_0002_0000_009A);
+    }
+
+    #[test]
+    fn start_virtual_processor_sends_the_context() {
+        let fake = FakePlatform::new();
+        let mut io = fake.io_pages();
+        fake.on_hypercall(|fake, ctx| {
+            let input =
+                HvStartVirtualProcessorInput::read_from_bytes(&ctx.read(fake, ctx.rdx, 240))
+                    .unwrap();
+            assert_eq!((input.partition_id, input.vp_index), (u64::MAX, 1));
+            assert_eq!(
+                (input.vp_context.rip, input.vp_context.rsp),
+                (0x10_0000, 0x8000)
+            );
+            HvHypercallOutput::new()
+                .with_status(HvStatus::INVALID_VP_STATE)
+                .into_bits()
+        });
+        let context = HvInitialVpContext {
+            rip: 0x10_0000,
+            rsp: 0x8000,
+            ..HvInitialVpContext::default()
+        };
+        let result = hypercalls(&fake).start_virtual_processor(&mut io, 1, 0, &context);
+        assert_eq!(result, Err(CallError::Hv(HvError::INVALID_VP_STATE)));
+        let Event::Hypercall(control, ..) = fake.log()[0] else {
+            panic!("no hypercall")
+        };
+        assert_eq!(control, 0x99);
     }
 
     #[test]

@@ -44,6 +44,25 @@ pub(crate) struct Ipi {
     pub(crate) logical: bool,
     /// Destination (x2APIC id or logical id).
     pub(crate) destination: u32,
+    /// An INIT level de-assert (level 0, trigger mode level), which does nothing.
+    pub(crate) deassert: bool,
+}
+
+impl Ipi {
+    /// The IPI an ICR write with low half `low` and destination `destination` sends
+    /// (Intel SDM vol. 3, 10.6.1: vector 7:0, delivery mode 10:8, destination mode 11,
+    /// level 14, trigger mode 15, shorthand 19:18).
+    pub(crate) fn from_icr(low: u32, destination: u32) -> Self {
+        let mode = ((low >> 8) & 7) as u8;
+        Self {
+            vector: low as u8,
+            mode,
+            shorthand: ((low >> 18) & 3) as u8,
+            logical: low & (1 << 11) != 0,
+            destination,
+            deassert: mode == 5 && low & (1 << 14) == 0 && low & (1 << 15) != 0,
+        }
+    }
 }
 
 /// One local APIC.
@@ -104,6 +123,21 @@ impl Apic {
     /// The x2APIC id.
     pub(crate) fn id(&self) -> u32 {
         self.id
+    }
+
+    /// INIT (Intel SDM vol. 3, 10.4.7.3): every register back to its reset value except
+    /// the APIC id and IA32_APIC_BASE (so x2APIC mode stays on).
+    pub(crate) fn init(&mut self) {
+        let base = self.base;
+        *self = Self::new(self.id, base & APIC_BASE_BSP != 0);
+        self.base = base;
+    }
+
+    /// Whether logical destination `destination` names this APIC (x2APIC cluster mode,
+    /// Intel SDM vol. 3, 10.12.10.2: cluster in bits 31:16, a bit per member in 15:0).
+    pub(crate) fn in_logical_destination(&self, destination: u32) -> bool {
+        let ldr = self.ldr();
+        ldr >> 16 == destination >> 16 && ldr & destination & 0xFFFF != 0
     }
 
     /// IA32_APIC_BASE.
@@ -269,13 +303,7 @@ impl Apic {
                     return Err(ApicFault::Gp);
                 }
                 self.icr = value;
-                return Ok(Some(Ipi {
-                    vector: low as u8,
-                    mode: ((low >> 8) & 7) as u8,
-                    shorthand: ((low >> 18) & 3) as u8,
-                    logical: low & (1 << 11) != 0,
-                    destination: (value >> 32) as u32,
-                }));
+                return Ok(Some(Ipi::from_icr(low, (value >> 32) as u32)));
             }
             0x38 => self.timer_initial = low,
             0x3E if low & !0xB == 0 => self.timer_divide = low,
@@ -286,6 +314,7 @@ impl Apic {
                     shorthand: 1,
                     logical: false,
                     destination: self.id,
+                    deassert: false,
                 }));
             }
             _ => return Err(ApicFault::Gp),
@@ -347,5 +376,32 @@ mod tests {
         assert!(!Apic::new(1, false).accept(0x40), "SVR disabled at reset");
         assert!(!apic.accept(3), "vectors below 16 are illegal");
         assert_eq!(Apic::new(0, true).read_msr(0x802), Err(ApicFault::Gp));
+    }
+
+    #[test]
+    fn init_keeps_id_and_base_and_icr_fields_decode() {
+        let mut apic = x2apic();
+        apic.set_tpr(0x30);
+        assert!(apic.accept(0x40));
+        apic.init();
+        assert!(apic.x2apic(), "INIT leaves IA32_APIC_BASE alone");
+        assert!(!apic.has_pending());
+        assert_eq!(apic.tpr(), 0);
+        assert!(!apic.accepting(), "the SVR is back to software-disabled");
+        // INIT assert (level 1), de-assert (level 0, trigger level), SIPI vector 0x9F.
+        assert!(!Ipi::from_icr(0x4500, 1).deassert);
+        assert!(Ipi::from_icr(0x8500, 1).deassert);
+        let sipi = Ipi::from_icr(0x469F, 7);
+        assert_eq!((sipi.mode, sipi.vector, sipi.destination), (6, 0x9F, 7));
+    }
+
+    #[test]
+    fn logical_destinations_are_x2apic_clusters() {
+        // x2APIC id 0x13: cluster 1, member bit 3.
+        let apic = Apic::new(0x13, false);
+        assert!(apic.in_logical_destination(1 << 16 | 1 << 3));
+        assert!(apic.in_logical_destination(1 << 16 | 0xFFFF));
+        assert!(!apic.in_logical_destination(1 << 3), "cluster 0");
+        assert!(!apic.in_logical_destination(1 << 16 | 1 << 2));
     }
 }

@@ -15,7 +15,8 @@ use hv_defs::hypercall::{
     HvCallCode, HvCallInfo, HvCallPrivilege, HvHypercallInput, HvHypercallOutput,
     HvOutputExtCallQueryCapabilities,
 };
-use hv_defs::mmu::{HvFlushFlags, HvFlushVirtualAddressSpaceInput};
+use hv_defs::interrupt::{HvSendSyntheticClusterIpiExInput, HvSendSyntheticClusterIpiInput};
+use hv_defs::mmu::{HvFlushVirtualAddressSpaceExInput, HvFlushVirtualAddressSpaceInput};
 use hv_defs::msr::{
     HV_X64_MSR_APIC_FREQUENCY, HV_X64_MSR_CRASH_CTL, HV_X64_MSR_CRASH_P0, HV_X64_MSR_EOI,
     HV_X64_MSR_EOM, HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL,
@@ -36,9 +37,10 @@ use hv_defs::synic::{
 };
 use hv_defs::timer::{HV_STIMER_COUNT, HvStimerConfig};
 use hv_defs::vp::{
-    HV_GET_VP_REGISTERS_INPUT_ELEMENT_SIZE, HV_GET_VP_REGISTERS_OUTPUT_ELEMENT_SIZE, HvInputVtl,
-    HvNotifyLongSpinWaitInput, HvSetVpRegistersElement, HvVpAssistPageMsr,
-    HvVpRegistersInputHeader,
+    HV_GET_VP_INDEX_FROM_APIC_ID_ELEMENT_SIZE, HV_GET_VP_REGISTERS_INPUT_ELEMENT_SIZE,
+    HV_GET_VP_REGISTERS_OUTPUT_ELEMENT_SIZE, HvGetVpIndexFromApicIdInputHeader, HvInputVtl,
+    HvNotifyLongSpinWaitInput, HvSetVpRegistersElement, HvStartVirtualProcessorInput,
+    HvVpAssistPageMsr, HvVpRegistersInputHeader,
 };
 use hv_defs::{HV_PAGE_SIZE, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, HvVpIndex};
 use unicorn_engine::unicorn_const::RegisterX86 as R;
@@ -179,12 +181,9 @@ impl Vm {
                 let _ = cpu.write(R::RDX, value >> 32);
                 let _ = cpu.write(R::RIP, next);
                 if index == HV_X64_MSR_GUEST_IDLE {
-                    self.stats.hlt += 1;
                     // TLFS 7.5: the read idles the VP until an interrupt arrives, even one
-                    // RFLAGS.IF masks.
-                    if let Err(error) = self.wait_for_interrupt(cpu, next, true) {
-                        self.fail(cpu, error);
-                    }
+                    // RFLAGS.IF masks; the run loop idles it (and may run another VP).
+                    self.finish(cpu, Stop::Idle);
                 }
             }
             Err(fault) => self.msr_fault(cpu, fault),
@@ -223,23 +222,23 @@ impl Vm {
         }
         match index {
             IA32_TSC => return Ok(self.tsc()),
-            apic::IA32_APIC_BASE => return Ok(self.vps[0].apic.base()),
+            apic::IA32_APIC_BASE => return Ok(self.vp().apic.base()),
             apic::X2APIC_MSR_BASE..=apic::X2APIC_MSR_LAST => {
                 // ISR and PPR must show an EOI the guest skipped through the assist.
-                self.assist_sync(cpu, 0);
-                return Ok(self.vps[0].apic.read_msr(index)?);
+                self.assist_sync(cpu, self.cur());
+                return Ok(self.vp_mut().apic.read_msr(index)?);
             }
             _ => {}
         }
         self.check_synthetic(index, false)?;
         let now_ref = self.ref_time();
-        let vp = &self.vps[0];
+        let vp = self.vp();
         Ok(match index {
             HV_X64_MSR_GUEST_OS_ID => self.part.guest_os_id,
             HV_X64_MSR_HYPERCALL => self.part.hypercall.into_bits(),
             HV_X64_MSR_VP_INDEX => u64::from(vp.index),
             HV_X64_MSR_RESET => 0,
-            HV_X64_MSR_VP_RUNTIME => (self.now_ns - self.halted_ns) / 100,
+            HV_X64_MSR_VP_RUNTIME => self.vp_runtime_ns(self.cur()) / 100,
             HV_X64_MSR_TIME_REF_COUNT => now_ref,
             HV_X64_MSR_REFERENCE_TSC => self.part.reftsc.msr.into_bits(),
             HV_X64_MSR_TSC_FREQUENCY => TSC_HZ,
@@ -292,17 +291,17 @@ impl Vm {
                 self.reftsc_tsc_changed(cpu);
                 return Ok(());
             }
-            apic::IA32_APIC_BASE => return Ok(self.vps[0].apic.set_base(value)?),
+            apic::IA32_APIC_BASE => return Ok(self.vp_mut().apic.set_base(value)?),
             apic::X2APIC_EOI => {
-                if !self.vps[0].apic.x2apic() || value != 0 {
+                if !self.vp_mut().apic.x2apic() || value != 0 {
                     return Err(MsrFault::Gp);
                 }
-                self.end_of_interrupt(cpu, 0);
+                self.end_of_interrupt(cpu, self.cur());
                 return Ok(());
             }
             apic::X2APIC_MSR_BASE..=apic::X2APIC_MSR_LAST => {
-                if let Some(ipi) = self.vps[0].apic.write_msr(index, value)? {
-                    self.send_ipi(ipi);
+                if let Some(ipi) = self.vp_mut().apic.write_msr(index, value)? {
+                    self.send_ipi(cpu, ipi);
                 }
                 return Ok(());
             }
@@ -321,48 +320,41 @@ impl Vm {
             HV_X64_MSR_REFERENCE_TSC => self
                 .set_reference_tsc(cpu, value)
                 .map_err(|_| MsrFault::Gp)?,
-            HV_X64_MSR_EOI => self.end_of_interrupt(cpu, 0),
+            HV_X64_MSR_EOI => self.end_of_interrupt(cpu, self.cur()),
             HV_X64_MSR_ICR => {
-                let ipi = if self.vps[0].apic.x2apic() {
-                    self.vps[0].apic.write_msr(0x830, value)?
+                let ipi = if self.vp().apic.x2apic() {
+                    self.vp_mut().apic.write_msr(0x830, value)?
                 } else {
                     // xAPIC format: destination in ICR-high bits 31:24.
-                    let low = value as u32;
-                    Some(Ipi {
-                        vector: low as u8,
-                        mode: ((low >> 8) & 7) as u8,
-                        shorthand: ((low >> 18) & 3) as u8,
-                        logical: low & (1 << 11) != 0,
-                        destination: (value >> 56) as u32,
-                    })
+                    Some(Ipi::from_icr(value as u32, (value >> 56) as u32))
                 };
                 if let Some(ipi) = ipi {
-                    self.send_ipi(ipi);
+                    self.send_ipi(cpu, ipi);
                 }
             }
             HV_X64_MSR_TPR => {
                 if value > 0xFF {
                     return Err(MsrFault::Gp);
                 }
-                self.vps[0].apic.set_tpr(value as u8);
+                self.vp_mut().apic.set_tpr(value as u8);
             }
             HV_X64_MSR_VP_ASSIST_PAGE => self.set_vp_assist(cpu, value)?,
             HV_X64_MSR_SCONTROL => {
-                let synic = &mut self.vps[0].synic;
+                let synic = &mut self.vp_mut().synic;
                 synic.scontrol = HvSynicScontrol::from_bits(preserve(
                     synic.scontrol.into_bits(),
                     value,
                     HvSynicScontrol::RESERVED_MASK,
                 ));
-                self.synic_scan(cpu, 0);
+                self.synic_scan(cpu, self.cur());
             }
             HV_X64_MSR_SIEFP | HV_X64_MSR_SIMP => {
                 self.set_synic_page(cpu, index, value)?;
-                self.synic_scan(cpu, 0);
+                self.synic_scan(cpu, self.cur());
             }
-            HV_X64_MSR_SIRBP => self.vps[0].synic.sirbp = value,
+            HV_X64_MSR_SIRBP => self.vp_mut().synic.sirbp = value,
             // TLFS 11.8.6: any write makes the hypervisor scan the queues.
-            HV_X64_MSR_EOM => self.synic_scan(cpu, 0),
+            HV_X64_MSR_EOM => self.synic_scan(cpu, self.cur()),
             HV_X64_MSR_SINT0..=HV_X64_MSR_SINT15 => {
                 let new = HvSynicSint::from_bits(value);
                 // An unmasked vector below 16 is rejected (TLFS 11.8.5; as KVM does).
@@ -378,13 +370,13 @@ impl Vm {
                     .with_auto_eoi(true)
                     .with_polling(polling)
                     .into_bits();
-                let slot = &mut self.vps[0].synic.sint[(index - HV_X64_MSR_SINT0) as usize];
+                let slot = &mut self.vp_mut().synic.sint[(index - HV_X64_MSR_SINT0) as usize];
                 *slot = HvSynicSint::from_bits(preserve(slot.into_bits(), value, !writable));
             }
             HV_X64_MSR_STIMER0_CONFIG..=HV_X64_MSR_STIMER3_COUNT => {
                 let n = (index - HV_X64_MSR_STIMER0_CONFIG) as usize;
                 let direct_ok = self.profile.features().direct_synthetic_timers();
-                let timer = &mut self.vps[0].stimers[n / 2];
+                let timer = &mut self.vp_mut().stimers[n / 2];
                 if n % 2 == 0 {
                     let config = HvStimerConfig::from_bits(value);
                     if config.has_reserved_bits() || (config.direct_mode() && !direct_ok) {
@@ -394,7 +386,7 @@ impl Vm {
                 } else {
                     timer.write_count(value, now_ref);
                 }
-                self.run_timers(cpu, 0);
+                self.run_timers(cpu, self.cur());
             }
             HV_X64_MSR_CRASH_P0..HV_X64_MSR_CRASH_CTL => {
                 self.part.crash[(index - HV_X64_MSR_CRASH_P0) as usize] = value;
@@ -424,33 +416,6 @@ impl Vm {
             _ => return Err(MsrFault::Gp),
         }
         Ok(())
-    }
-
-    /// Routes an IPI from VP 0 (SDM 11.6). Fixed delivery only; other modes are counted.
-    fn send_ipi(&mut self, ipi: Ipi) {
-        let targets: Vec<usize> = match ipi.shorthand {
-            1 => vec![0],
-            2 => (0..self.vps.len()).collect(),
-            3 => (1..self.vps.len()).collect(),
-            _ if ipi.logical => Vec::new(),
-            _ => self
-                .vps
-                .iter()
-                .position(|vp| vp.apic.id() == ipi.destination)
-                .into_iter()
-                .collect(),
-        };
-        for target in targets {
-            if target != 0 {
-                bump(
-                    &mut self.stats.ipi_to_other_vp,
-                    (self.vps[target].index, ipi.vector),
-                );
-            }
-            if ipi.mode == 0 {
-                self.vps[target].apic.accept(ipi.vector);
-            }
-        }
     }
 
     fn set_guest_os_id(&mut self, cpu: &mut Cpu<'_>, value: u64) {
@@ -517,7 +482,7 @@ impl Vm {
     /// A write of `HV_X64_MSR_VP_ASSIST_PAGE` (TLFS 7.8.7): the page is an overlay that
     /// starts zeroed; an armed EOI assist is withdrawn with the old page.
     fn set_vp_assist(&mut self, cpu: &mut Cpu<'_>, value: u64) -> MsrResult<()> {
-        let old = self.vps[0].vp_assist;
+        let old = self.vp().vp_assist;
         let new = HvVpAssistPageMsr::from_bits(preserve(
             old.into_bits(),
             value,
@@ -527,14 +492,14 @@ impl Vm {
         if new.enable() && !page_fits(gpa, self.ram_bytes) {
             return Err(MsrFault::Gp);
         }
-        self.assist_withdraw(cpu, 0);
+        self.assist_withdraw(cpu, self.cur());
         if old.enable() {
             self.unmap_overlay(cpu, old.into_bits() & GPFN_MASK);
         }
         if new.enable() {
             self.map_overlay(cpu, gpa, &[0u8; HV_PAGE_SIZE]);
         }
-        self.vps[0].vp_assist = new;
+        self.vp_mut().vp_assist = new;
         Ok(())
     }
 
@@ -542,9 +507,9 @@ impl Vm {
         // SIMP and SIEFP share their layout: enable bit 0, RsvdP 11:1, GPN 63:12
         // (TLFS 11.8.3, 11.8.4).
         let old = if index == HV_X64_MSR_SIMP {
-            self.vps[0].synic.simp.into_bits()
+            self.vp_mut().synic.simp.into_bits()
         } else {
-            self.vps[0].synic.siefp.into_bits()
+            self.vp_mut().synic.siefp.into_bits()
         };
         let new = preserve(old, value, HvSynicSimp::RESERVED_MASK);
         let (old_enabled, new_enabled) = (old & 1 != 0, new & 1 != 0);
@@ -559,9 +524,9 @@ impl Vm {
             self.map_overlay(cpu, new & GPFN_MASK, &[0u8; HV_PAGE_SIZE]);
         }
         if index == HV_X64_MSR_SIMP {
-            self.vps[0].synic.simp = HvSynicSimp::from_bits(new);
+            self.vp_mut().synic.simp = HvSynicSimp::from_bits(new);
         } else {
-            self.vps[0].synic.siefp = HvSynicSiefp::from_bits(new);
+            self.vp_mut().synic.siefp = HvSynicSiefp::from_bits(new);
         }
         Ok(())
     }
@@ -586,28 +551,59 @@ impl Vm {
 }
 
 /// The input and output sizes of a call the model serves, from the call's wire types.
-struct CallLayout {
+pub(crate) struct CallLayout {
     /// Fixed input header bytes.
-    input: usize,
+    pub(crate) input: usize,
     /// Input bytes per rep element.
-    rep_input: usize,
+    pub(crate) rep_input: usize,
     /// Output bytes (simple call) or output bytes per rep element.
-    output: usize,
+    pub(crate) output: usize,
 }
 
 /// The calls the model serves and their layouts (each call's TLFS section); every other
 /// code is answered with `HV_STATUS_INVALID_HYPERCALL_CODE`.
-fn layout(code: HvCallCode) -> Option<CallLayout> {
+pub(crate) fn layout(code: HvCallCode) -> Option<CallLayout> {
     let simple = |input, output| CallLayout {
         input,
         rep_input: 0,
         output,
     };
     Some(match code {
-        // TLFS 9.4.2.
+        // TLFS 9.4.2, 9.4.3: the Ex form's bank masks are the variable header.
         HvCallCode::HvCallFlushVirtualAddressSpace => {
             simple(size_of::<HvFlushVirtualAddressSpaceInput>(), 0)
         }
+        HvCallCode::HvCallFlushVirtualAddressSpaceEx => {
+            simple(size_of::<HvFlushVirtualAddressSpaceExInput>(), 0)
+        }
+        // TLFS 9.4.4, 9.4.5: one 8-byte GVA range per rep.
+        HvCallCode::HvCallFlushVirtualAddressList => CallLayout {
+            input: size_of::<HvFlushVirtualAddressSpaceInput>(),
+            rep_input: 8,
+            output: 0,
+        },
+        HvCallCode::HvCallFlushVirtualAddressListEx => CallLayout {
+            input: size_of::<HvFlushVirtualAddressSpaceExInput>(),
+            rep_input: 8,
+            output: 0,
+        },
+        // TLFS 10.5.2, 10.5.3.
+        HvCallCode::HvCallSendSyntheticClusterIpi => {
+            simple(size_of::<HvSendSyntheticClusterIpiInput>(), 0)
+        }
+        HvCallCode::HvCallSendSyntheticClusterIpiEx => {
+            simple(size_of::<HvSendSyntheticClusterIpiExInput>(), 0)
+        }
+        // TLFS 7.10.3.
+        HvCallCode::HvCallStartVirtualProcessor => {
+            simple(size_of::<HvStartVirtualProcessorInput>(), 0)
+        }
+        // TLFS 7.10.4.
+        HvCallCode::HvCallGetVpIndexFromApicId => CallLayout {
+            input: size_of::<HvGetVpIndexFromApicIdInputHeader>(),
+            rep_input: HV_GET_VP_INDEX_FROM_APIC_ID_ELEMENT_SIZE,
+            output: HV_GET_VP_INDEX_FROM_APIC_ID_ELEMENT_SIZE,
+        },
         // TLFS 14.5.1.
         HvCallCode::HvCallNotifyLongSpinWait => simple(size_of::<HvNotifyLongSpinWaitInput>(), 0),
         // TLFS 11.10.1.
@@ -638,16 +634,21 @@ fn layout(code: HvCallCode) -> Option<CallLayout> {
 ///
 /// Appendix A names the privilege of most calls ([`HvCallInfo::privilege`]); three of its
 /// entries are recommendations (TLFS 2.4.5), which the hypervisor does not enforce.
-/// Appendix A leaves two gates out that TLFS 4.2.2 and 3.14 give: `AccessVpRegisters` for
-/// `HvCallGetVpRegisters`/`HvCallSetVpRegisters`, and `EnableExtendedHypercalls` for every
-/// extended call.
-fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
+/// Appendix A leaves four gates out that TLFS 4.2.2, 3.14, 7.10.3 and 7.10.4 give:
+/// `AccessVpRegisters` for `HvCallGetVpRegisters`/`HvCallSetVpRegisters`,
+/// `EnableExtendedHypercalls` for every extended call, `StartVirtualProcessor` for
+/// `HvCallStartVirtualProcessor` and `AccessVpIndex` for `HvCallGetVpIndexFromApicId`.
+pub(crate) fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
     let none = HvPartitionPrivilegeMask::new();
-    if matches!(
-        info.code,
-        HvCallCode::HvCallGetVpRegisters | HvCallCode::HvCallSetVpRegisters
-    ) {
-        return none.with_access_vp_registers(true);
+    match info.code {
+        HvCallCode::HvCallGetVpRegisters | HvCallCode::HvCallSetVpRegisters => {
+            return none.with_access_vp_registers(true);
+        }
+        HvCallCode::HvCallStartVirtualProcessor => {
+            return none.with_start_virtual_processor(true);
+        }
+        HvCallCode::HvCallGetVpIndexFromApicId => return none.with_access_vp_index(true),
+        _ => {}
     }
     if info.code.is_extended() {
         return none.with_enable_extended_hypercalls(true);
@@ -674,7 +675,7 @@ fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
 }
 
 /// How a hypercall exit ends.
-enum HcEnd {
+pub(crate) enum HcEnd {
     /// Return with this status and rep count; RIP advances.
     Done(HvStatus, u16),
     /// Return for continuation after this many reps; RIP stays on the VMCALL.
@@ -756,7 +757,9 @@ impl Vm {
         } else {
             0
         };
-        let in_size = layout.input + reps * layout.rep_input;
+        // TLFS 3.7.1: the variable header follows the fixed one, the rep list both.
+        let variable = 8 * usize::from(control.variable_header_size());
+        let in_size = layout.input + variable + reps * layout.rep_input;
         let out_size = if info.is_rep() {
             reps * layout.output
         } else {
@@ -814,7 +817,14 @@ impl Vm {
             }
             Io::Memory { input, output }
         };
-        if !self.profile.has_privilege(call_privilege(&info)) {
+        // A call the profile's hypervisor does not implement (after the calling-convention
+        // checks, which KVM makes first too).
+        if !self.profile.implements(control.call_code()) {
+            return Done(HvStatus::INVALID_HYPERCALL_CODE, 0);
+        }
+        if !self.profile.has_privilege(call_privilege(&info))
+            || !self.profile.allows_by_cpuid(control.call_code())
+        {
             return Done(HvStatus::ACCESS_DENIED, 0);
         }
         let mut input = vec![0u8; in_size];
@@ -880,19 +890,19 @@ impl Vm {
         };
         let u64_at = |off: usize| u64::from(u32_at(off)) | u64::from(u32_at(off + 4)) << 32;
         match control.call_code() {
-            HvCallCode::HvCallFlushVirtualAddressSpace => {
-                let Ok(input) = HvFlushVirtualAddressSpaceInput::read_from_bytes(input) else {
-                    return Done(HvStatus::INVALID_HYPERCALL_INPUT, 0);
-                };
-                // TLFS 9.4.2: reserved flags are invalid.
-                if input.flags.into_bits() & HvFlushFlags::RESERVED_MASK != 0 {
-                    return Done(HvStatus::INVALID_PARAMETER, 0);
-                }
-                // Only VP 0 runs, so flushing its TLB flushes every VP that could hold
-                // a translation.
-                self.stats.tlb_flushes += 1;
-                let _ = cpu.flush_tlb();
-                Done(HvStatus::SUCCESS, 0)
+            HvCallCode::HvCallFlushVirtualAddressSpace
+            | HvCallCode::HvCallFlushVirtualAddressSpaceEx
+            | HvCallCode::HvCallFlushVirtualAddressList
+            | HvCallCode::HvCallFlushVirtualAddressListEx => {
+                self.flush_virtual_address(cpu, control, input)
+            }
+            HvCallCode::HvCallSendSyntheticClusterIpi
+            | HvCallCode::HvCallSendSyntheticClusterIpiEx => {
+                self.send_synthetic_ipi(control, input)
+            }
+            HvCallCode::HvCallStartVirtualProcessor => self.start_virtual_processor(cpu, input),
+            HvCallCode::HvCallGetVpIndexFromApicId => {
+                self.get_vp_index_from_apic_id(control, input, output)
             }
             HvCallCode::HvCallNotifyLongSpinWait => {
                 self.stats.long_spin_waits += 1;
@@ -914,7 +924,7 @@ impl Vm {
                     return Done(HvStatus::INVALID_PARTITION_ID, 0);
                 }
                 let vp = match header.vp_index {
-                    HV_VP_INDEX_SELF => 0,
+                    HV_VP_INDEX_SELF => self.vp().index,
                     vp => vp,
                 };
                 if vp as usize >= self.vps.len() {

@@ -13,6 +13,7 @@ use crate::apic::Apic;
 use crate::error::{Exit, SimError};
 use crate::hv::{Partition, Vp};
 use crate::profile::Profile;
+use crate::smp::Sched;
 use crate::stats::{Stats, bump};
 use crate::uart::{COM1, Uart};
 use crate::uc::{Cpu, Engine, Handler, UcError, Unmapped};
@@ -35,7 +36,9 @@ const DEBUG_EXIT_PORT: u16 = 0xF4;
 const GDT_GPA: u64 = 0x1000;
 const START_INFO_GPA: u64 = 0x2000;
 const MEMMAP_GPA: u64 = 0x2100;
-const PML4_GPA: u64 = 0x3000;
+/// The ACPI tables (RSDP first), see [`crate::acpi`].
+const ACPI_GPA: u64 = 0x2200;
+pub(crate) const PML4_GPA: u64 = 0x3000;
 const PDPT_GPA: u64 = 0x4000;
 const PD_GPA: u64 = 0x5000;
 const BOOT_AREA_END: u64 = 0x1_0000;
@@ -54,8 +57,8 @@ const HVM_START_MAGIC: u32 = 0x336E_C578;
 pub struct Config {
     /// RAM in MiB (at least 2, at most 65536), at guest physical address 0.
     pub mem_mib: u64,
-    /// Number of virtual processors (1–64). Only VP 0 executes; the others exist for VP
-    /// indices, APIC ids and IPI targets.
+    /// Number of virtual processors (1–64). VP 0 starts at the boot entry; the others wait
+    /// for a SIPI or `HvCallStartVirtualProcessor` (see the `smp` module docs of the crate).
     pub vps: u32,
     /// Stop with [`SimError::InstructionLimit`] after this many instructions.
     pub max_instructions: Option<u64>,
@@ -115,6 +118,8 @@ struct Block {
     /// The last instruction is STI or MOV/POP SS: the next instruction cannot be
     /// interrupted.
     ends_in_shadow: bool,
+    /// The code size the block was decoded with (16, 32 or 64).
+    bits: u32,
 }
 
 /// Why a hook stopped the engine.
@@ -126,6 +131,11 @@ pub(crate) enum Stop {
     Error(SimError),
     /// New instruction sites need code hooks; resume at the same RIP afterwards.
     Rescan,
+    /// The running VP's time slice is over; resume another runnable VP.
+    Switch,
+    /// The running VP read `HV_X64_MSR_GUEST_IDLE` (TLFS 7.5): idle it until an interrupt,
+    /// even a masked one, is pending.
+    Idle,
 }
 
 /// The model state every hook works on.
@@ -134,30 +144,32 @@ pub(crate) struct Vm {
     pub(crate) profile: Profile,
     pub(crate) ram_bytes: u64,
     max_instructions: Option<u64>,
-    max_time_ns: Option<u64>,
+    pub(crate) max_time_ns: Option<u64>,
     pub(crate) reps_per_call: u16,
     pub(crate) reftsc_update_ns: Option<u64>,
     pub(crate) reftsc_invalid_every: u32,
     /// Virtual time in ns.
     pub(crate) now_ns: u64,
-    /// Virtual ns spent halted (not counted as VP run time).
-    pub(crate) halted_ns: u64,
     /// Offset added to the TSC by IA32_TSC writes.
     pub(crate) tsc_offset: i128,
     pub(crate) instructions: u64,
     pub(crate) uart: Uart,
     pub(crate) stats: Stats,
     pub(crate) vps: Vec<Vp>,
+    /// Which VP runs; the others' CPU state.
+    pub(crate) sched: Sched,
     pub(crate) part: Partition,
     blocks: HashMap<u64, Block>,
     hooked: HashSet<u64>,
     pending_sites: Vec<u64>,
     /// Start of a block that lies in an interrupt shadow.
-    shadow_at: Option<u64>,
+    pub(crate) shadow_at: Option<u64>,
     pub(crate) stop: Option<Stop>,
     native_leaf1: [u32; 4],
     /// The block being executed (start, size, instructions charged), until cut short.
     current: Option<(u64, u32, u64)>,
+    /// The code size of the block being executed (16, 32 or 64).
+    bits: u32,
 }
 
 impl Vm {
@@ -172,7 +184,7 @@ impl Vm {
         self.now_ns / 100
     }
 
-    fn finish(&mut self, cpu: &mut Cpu<'_>, stop: Stop) {
+    pub(crate) fn finish(&mut self, cpu: &mut Cpu<'_>, stop: Stop) {
         self.stop = Some(stop);
         if let Err(error) = cpu.stop() {
             self.stop = Some(Stop::Error(SimError::Emulator { error, rip: 0 }));
@@ -214,24 +226,40 @@ impl Vm {
         }
     }
 
-    /// Delivers the highest deliverable APIC interrupt of VP 0 if RFLAGS.IF allows it.
-    /// Returns whether one was delivered.
+    /// The running VP.
+    pub(crate) fn vp(&self) -> &Vp {
+        &self.vps[self.cur()]
+    }
+
+    /// The running VP.
+    pub(crate) fn vp_mut(&mut self) -> &mut Vp {
+        let cur = self.cur();
+        &mut self.vps[cur]
+    }
+
+    /// Forgets the block being executed (another VP's state is loaded).
+    pub(crate) fn forget_block(&mut self) {
+        self.current = None;
+    }
+
+    /// Delivers the highest deliverable APIC interrupt of the running VP if RFLAGS.IF
+    /// allows it. Returns whether one was delivered.
     pub(crate) fn try_interrupt(&mut self, cpu: &mut Cpu<'_>) -> bool {
-        self.assist_sync(cpu, 0);
-        let Some(vector) = self.vps[0].apic.deliverable() else {
+        self.assist_sync(cpu, self.cur());
+        let Some(vector) = self.vp_mut().apic.deliverable() else {
             return false;
         };
         match cpu.read(R::RFLAGS) {
             Ok(flags) if flags & (1 << 9) != 0 => {}
             _ => return false,
         }
-        self.assist_withdraw(cpu, 0);
+        self.assist_withdraw(cpu, self.cur());
         // TLFS 11.8.5: AutoEOI ends the interrupt on delivery, without ISR bookkeeping;
         // that EOI lets queued messages in like any other.
-        let auto_eoi = self.vps[0].synic.is_auto_eoi(vector);
-        self.vps[0].apic.acknowledge(vector, auto_eoi);
+        let auto_eoi = self.vp_mut().synic.is_auto_eoi(vector);
+        self.vp_mut().apic.acknowledge(vector, auto_eoi);
         if auto_eoi {
-            self.synic_scan(cpu, 0);
+            self.synic_scan(cpu, self.cur());
         } else {
             self.assist_arm(cpu, 0, vector);
         }
@@ -270,7 +298,7 @@ impl Vm {
     }
 
     /// Advances virtual time by `ns` and fires the timers that expire.
-    fn advance(&mut self, cpu: &mut Cpu<'_>, ns: u64) {
+    pub(crate) fn advance(&mut self, cpu: &mut Cpu<'_>, ns: u64) {
         self.now_ns += ns;
         // Readers of an invalid page read no TSC, so the update that makes it valid again
         // comes with time, not with an RDTSC.
@@ -283,7 +311,7 @@ impl Vm {
     }
 
     /// The earliest timer deadline that can wake a VP, in ns.
-    fn next_deadline_ns(&self) -> Option<u64> {
+    pub(crate) fn next_deadline_ns(&self) -> Option<u64> {
         (0..self.vps.len())
             .filter_map(|vp| self.next_timer(vp))
             .min()
@@ -312,7 +340,7 @@ impl Vm {
         if x86::read_linear(cpu, start, &mut bytes).is_err() {
             return 0;
         }
-        let mut decoder = Decoder::with_ip(64, &bytes, start, DecoderOptions::NONE);
+        let mut decoder = Decoder::with_ip(self.bits, &bytes, start, DecoderOptions::NONE);
         let mut executed = 0;
         while decoder.can_decode() {
             let _ = decoder.decode();
@@ -321,10 +349,16 @@ impl Vm {
         charged.saturating_sub(executed)
     }
 
-    fn decode_block(&mut self, cpu: &Cpu<'_>, address: u64, size: u32) -> Result<Block, Fault> {
+    fn decode_block(
+        &mut self,
+        cpu: &Cpu<'_>,
+        address: u64,
+        size: u32,
+        bits: u32,
+    ) -> Result<Block, Fault> {
         let mut bytes = vec![0u8; size as usize];
         x86::read_linear(cpu, address, &mut bytes)?;
-        let mut decoder = Decoder::with_ip(64, &bytes, address, DecoderOptions::NONE);
+        let mut decoder = Decoder::with_ip(bits, &bytes, address, DecoderOptions::NONE);
         let mut instructions = 0;
         let mut last = Code::INVALID;
         let mut last_ss = false;
@@ -345,15 +379,17 @@ impl Vm {
             size,
             instructions,
             ends_in_shadow: last == Code::Sti || (last_ss && last == Code::Mov_Sreg_rm16),
+            bits,
         })
     }
 }
 
 impl Handler for Vm {
     fn on_block(&mut self, cpu: &mut Cpu<'_>, address: u64, size: u32) {
+        let bits = x86::code_bits(cpu);
         let block = match self.blocks.get(&address) {
-            Some(block) if block.size == size => *block,
-            _ => match self.decode_block(cpu, address, size) {
+            Some(block) if block.size == size && block.bits == bits => *block,
+            _ => match self.decode_block(cpu, address, size, bits) {
                 Ok(block) => {
                     self.blocks.insert(address, block);
                     if !self.pending_sites.is_empty() {
@@ -366,12 +402,18 @@ impl Handler for Vm {
                     size,
                     instructions: 1,
                     ends_in_shadow: false,
+                    bits,
                 },
             },
         };
+        if self.preempt(block.instructions) {
+            self.finish(cpu, Stop::Switch);
+            return;
+        }
+        self.bits = bits;
         let in_shadow = self.shadow_at == Some(address);
         self.shadow_at = block.ends_in_shadow.then(|| address + u64::from(size));
-        if !in_shadow && self.vps[0].apic.has_pending() && self.try_interrupt(cpu) {
+        if !in_shadow && self.vp().apic.has_pending() && self.try_interrupt(cpu) {
             return;
         }
         self.instructions += block.instructions;
@@ -405,15 +447,17 @@ impl Handler for Vm {
         if x86::read_linear(cpu, address, &mut bytes).is_err() {
             return;
         }
-        let mut decoder = Decoder::with_ip(64, &bytes, address, DecoderOptions::NONE);
+        let mut decoder = Decoder::with_ip(self.bits, &bytes, address, DecoderOptions::NONE);
         let insn = decoder.decode();
-        let next = address + insn.len() as u64;
-        self.cut_block(cpu, next);
+        let len = insn.len() as u64;
+        self.cut_block(cpu, address + len);
+        // RIP is the offset in CS, which differs from the linear address in real mode.
+        let next = cpu.read(R::RIP).unwrap_or(address) + len;
         match insn.code() {
             Code::Rdmsr => self.rdmsr(cpu, next),
             Code::Wrmsr => self.wrmsr(cpu, next),
             Code::Mov_r64_cr if insn.op1_register() == Register::CR8 => {
-                let tpr = u64::from(self.vps[0].apic.tpr() >> 4);
+                let tpr = u64::from(self.vp().apic.tpr() >> 4);
                 if let Some(reg) = gpr(insn.op0_register()) {
                     let _ = cpu.write(reg, tpr);
                 }
@@ -425,7 +469,7 @@ impl Handler for Vm {
                     self.inject_exception(cpu, 13, Some(0));
                     return;
                 }
-                self.vps[0].apic.set_tpr((value as u8) << 4);
+                self.vp_mut().apic.set_tpr((value as u8) << 4);
                 let _ = cpu.write(R::RIP, next);
                 self.try_interrupt(cpu);
             }
@@ -445,7 +489,7 @@ impl Handler for Vm {
                 if self.profile.hv.is_some() {
                     ecx |= 1 << 31;
                 }
-                let ebx = (ebx & 0x00FF_FFFF) | (self.vps[0].apic.id() << 24);
+                let ebx = (ebx & 0x00FF_FFFF) | (self.vp().apic.id() << 24);
                 [eax, ebx, ecx, edx]
             }
             0x4000_0000..=0x4FFF_FFFF => self.profile.cpuid(leaf, self.part.guest_os_id != 0),
@@ -470,7 +514,7 @@ impl Handler for Vm {
         let _ = cpu.write(R::RAX, tsc & 0xFFFF_FFFF);
         let _ = cpu.write(R::RDX, tsc >> 32);
         if rdtscp {
-            let _ = cpu.write(R::RCX, u64::from(self.vps[0].index));
+            let _ = cpu.write(R::RCX, u64::from(self.vp().index));
         }
         true
     }
@@ -649,9 +693,10 @@ impl Machine {
         }
         let ram_bytes = config.mem_mib << 20;
         let mut engine = Engine::new(ram_bytes).map_err(emulator)?;
+        let sched = Sched::new(&mut engine.cpu(), config.vps as usize).map_err(emulator)?;
         let native_leaf1 = probe_leaf1(&mut engine)?;
         let entry = load(&mut engine.cpu(), image, ram_bytes)?;
-        boot_state(&mut engine.cpu(), ram_bytes, entry)?;
+        boot_state(&mut engine.cpu(), ram_bytes, entry, config.vps)?;
         let vps = (0..config.vps)
             .map(|index| Vp::new(index, Apic::new(index, index == 0)))
             .collect();
@@ -664,12 +709,12 @@ impl Machine {
             reftsc_update_ns: config.reftsc_update_ns.filter(|&ns| ns > 0),
             reftsc_invalid_every: config.reftsc_invalid_every,
             now_ns: 0,
-            halted_ns: 0,
             tsc_offset: 0,
             instructions: 0,
             uart: Uart::new(config.echo_serial),
             stats: Stats::default(),
             vps,
+            sched,
             part: Partition::default(),
             blocks: HashMap::new(),
             hooked: HashSet::new(),
@@ -678,6 +723,7 @@ impl Machine {
             stop: None,
             native_leaf1,
             current: None,
+            bits: 64,
         });
         let vm = NonNull::from(Box::leak(vm));
         // SAFETY: `vm` stays valid until `Machine::drop`, which runs after the last
@@ -715,6 +761,12 @@ impl Machine {
         let mut stats = vm.stats.clone();
         stats.instructions = vm.instructions;
         stats.virtual_ns = vm.now_ns;
+        for (i, vp) in vm.vps.iter().enumerate() {
+            let instructions = vm.vp_runtime_ns(i) / NS_PER_INSTRUCTION;
+            if instructions > 0 {
+                stats.vp_instructions.insert(vp.index, instructions);
+            }
+        }
         stats
     }
 
@@ -765,6 +817,10 @@ impl Machine {
             match (vm.stop.take(), result) {
                 (Some(Stop::Exit(exit)), _) => return Ok(exit),
                 (Some(Stop::Error(error)), _) => return Err(error),
+                (Some(Stop::Switch), _) => {
+                    vm.reschedule(&mut cpu)?;
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
                 (Some(Stop::Rescan), _) => {
                     for site in std::mem::take(&mut vm.pending_sites) {
                         if vm.hooked.insert(site) {
@@ -784,61 +840,18 @@ impl Machine {
                     match vm.stop.take() {
                         Some(Stop::Exit(exit)) => return Ok(exit),
                         Some(Stop::Error(error)) => return Err(error),
-                        Some(Stop::Rescan) | None => {}
+                        Some(Stop::Rescan | Stop::Switch | Stop::Idle) | None => {}
                     }
                 }
+                (Some(Stop::Idle), _) => {
+                    vm.halt(&mut cpu, rip, true)?;
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
                 (None, Ok(())) => {
-                    vm.stats.hlt += 1;
-                    vm.wait_for_interrupt(&mut cpu, rip, false)?;
+                    vm.halt(&mut cpu, rip, false)?;
                     rip = cpu.read(R::RIP).map_err(emulator)?;
                 }
             }
-        }
-    }
-}
-
-impl Vm {
-    /// HLT (or guest idle): wait for an interrupt, advancing virtual time to the next
-    /// timer event. `wake_masked` wakes on a pending interrupt even with IF=0 (guest idle,
-    /// TLFS 7.5), without delivering it.
-    pub(crate) fn wait_for_interrupt(
-        &mut self,
-        cpu: &mut Cpu<'_>,
-        rip: u64,
-        wake_masked: bool,
-    ) -> Result<(), SimError> {
-        let flags = cpu.read(R::RFLAGS).map_err(emulator)?;
-        let interrupts_enabled = flags & (1 << 9) != 0;
-        if !interrupts_enabled && !wake_masked {
-            return Err(SimError::HaltedForever {
-                rip,
-                interrupts_enabled,
-            });
-        }
-        loop {
-            if self.try_interrupt(cpu) {
-                return match self.stop.take() {
-                    Some(Stop::Error(error)) => Err(error),
-                    _ => Ok(()),
-                };
-            }
-            if wake_masked && self.vps[0].apic.deliverable().is_some() {
-                return Ok(());
-            }
-            let Some(deadline) = self.next_deadline_ns() else {
-                return Err(SimError::HaltedForever {
-                    rip,
-                    interrupts_enabled,
-                });
-            };
-            if let Some(limit_ns) = self.max_time_ns
-                && deadline > limit_ns
-            {
-                return Err(SimError::TimeLimit { limit_ns, rip });
-            }
-            let wait = deadline.saturating_sub(self.now_ns).max(1);
-            self.halted_ns += wait;
-            self.advance(cpu, wait);
         }
     }
 }
@@ -912,9 +925,9 @@ fn load(cpu: &mut Cpu<'_>, image: &Image<'_>, ram_bytes: u64) -> Result<u64, Sim
     }
 }
 
-/// Writes the GDT, page tables and `hvm_start_info`, and sets the registers of the 64-bit
-/// entry (docs/architecture.md, "Boot contract").
-fn boot_state(cpu: &mut Cpu<'_>, ram_bytes: u64, entry: u64) -> Result<(), SimError> {
+/// Writes the GDT, page tables, ACPI tables and `hvm_start_info`, and sets the registers
+/// of the 64-bit entry (docs/architecture.md, "Boot contract").
+fn boot_state(cpu: &mut Cpu<'_>, ram_bytes: u64, entry: u64, vps: u32) -> Result<(), SimError> {
     let e = emulator;
     // GDT: null, 64-bit code (0x08), flat data (0x10).
     let gdt: [u64; 3] = [0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF];
@@ -955,11 +968,15 @@ fn boot_state(cpu: &mut Cpu<'_>, ram_bytes: u64, entry: u64) -> Result<(), SimEr
     info.extend_from_slice(&0u32.to_le_bytes()); // nr_modules
     info.extend_from_slice(&0u64.to_le_bytes()); // modlist_paddr
     info.extend_from_slice(&0u64.to_le_bytes()); // cmdline_paddr
-    info.extend_from_slice(&0u64.to_le_bytes()); // rsdp_paddr
+    info.extend_from_slice(&ACPI_GPA.to_le_bytes()); // rsdp_paddr
     info.extend_from_slice(&MEMMAP_GPA.to_le_bytes());
     info.extend_from_slice(&(memmap.len() as u32).to_le_bytes());
     info.extend_from_slice(&0u32.to_le_bytes());
     cpu.write_mem(START_INFO_GPA, &info).map_err(e)?;
+    let apic_ids: Vec<u32> = (0..vps).collect();
+    for (offset, table) in crate::acpi::tables(ACPI_GPA, &apic_ids) {
+        cpu.write_mem(ACPI_GPA + offset, &table).map_err(e)?;
+    }
 
     cpu.write_table(
         R::GDTR,

@@ -13,6 +13,10 @@
 //!   EDX bit 3; `hv-synic` adds PostMessages and SignalEvents. Vendor "Microsoft Hv",
 //!   interface "Hv#1", version 10.0 build 14393 (QEMU's default since 7.0), maximum leaf
 //!   0x40000005. Flag dependencies are QEMU's (`stimer` needs `synic` and `time`, ...).
+//!   KVM serves only some hypercalls ([`Profile::implements`], Linux
+//!   `arch/x86/kvm/hyperv.c` `kvm_hv_hypercall`); with `hv-enforce-cpuid` it also refuses
+//!   calls the CPUID leaves do not offer ([`Profile::allows_by_cpuid`]), as KVM does with
+//!   `KVM_CAP_HYPERV_ENFORCE_CPUID`.
 //! * `hyperv`: what a Hyper-V generation 2 guest sees. The privilege mask
 //!   0x003B_8030_0000_AE7F is the value Linux prints ("privilege flags low 0xae7f, high
 //!   0x3b8030") in Hyper-V guests; its bit names follow TLFS 4.2.2 and, for bits newer
@@ -45,6 +49,7 @@ use hv_defs::cpuid::{
     HvCpuidInterface, HvCpuidVendorAndMax, HvEnlightenmentInformation, HvFeatures,
     HvHypervisorVersion, HvImplementationLimits,
 };
+use hv_defs::hypercall::HvCallCode;
 use hv_defs::partition::{HvGuestCrashControl, HvPartitionPrivilegeMask};
 
 use crate::synic::Connection;
@@ -71,6 +76,20 @@ pub struct HvInterface {
     pub crash_control: HvGuestCrashControl,
     /// Connections to ports the partition can post messages or signal events to.
     pub connections: Vec<Connection>,
+    /// Which hypervisor's hypercall set the partition sees.
+    pub implementation: HvImplementation,
+    /// Refuse hypercalls the CPUID leaves do not offer, with `HV_STATUS_ACCESS_DENIED`
+    /// (QEMU `hv-enforce-cpuid`; KVM `hv_check_hypercall_access`).
+    pub enforce_cpuid: bool,
+}
+
+/// The hypervisor a profile models, for what only one of them does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HvImplementation {
+    /// Hyper-V: every hypercall the model serves.
+    HyperV,
+    /// KVM's Hyper-V emulation: the calls `kvm_hv_hypercall` handles.
+    Kvm,
 }
 
 impl HvInterface {
@@ -129,6 +148,8 @@ pub enum HvFlag {
     TlbFlushExt,
     /// `hv-no-nonarch-coresharing=on`.
     NoNonarchCoresharing,
+    /// `hv-enforce-cpuid`.
+    EnforceCpuid,
 }
 
 impl HvFlag {
@@ -154,10 +175,11 @@ impl HvFlag {
             Self::XmmInput => "xmm-input",
             Self::TlbFlushExt => "tlbflush-ext",
             Self::NoNonarchCoresharing => "no-nonarch-coresharing",
+            Self::EnforceCpuid => "enforce-cpuid",
         }
     }
 
-    const ALL: [Self; 18] = [
+    const ALL: [Self; 19] = [
         Self::Relaxed,
         Self::Vapic,
         Self::Time,
@@ -176,6 +198,7 @@ impl HvFlag {
         Self::XmmInput,
         Self::TlbFlushExt,
         Self::NoNonarchCoresharing,
+        Self::EnforceCpuid,
     ];
 
     /// The flags this one requires (QEMU `kvm_hyperv_properties[].dependencies`, plus
@@ -237,6 +260,7 @@ impl HvFlag {
                 .features
                 .set_extended_gva_ranges_for_flush_virtual_address_list_available(true),
             Self::NoNonarchCoresharing => rec.set_no_non_architectural_core_sharing(true),
+            Self::EnforceCpuid => hv.enforce_cpuid = true,
         }
     }
 }
@@ -349,6 +373,8 @@ impl Profile {
             limits: HvImplementationLimits::new(),
             crash_control: HvGuestCrashControl::NOTIFY,
             connections: Vec::new(),
+            implementation: HvImplementation::Kvm,
+            enforce_cpuid: false,
         };
         for flag in flags {
             flag.apply(&mut hv);
@@ -409,6 +435,8 @@ impl Profile {
                 limits: HvImplementationLimits::new().with_max_virtual_processors(240),
                 crash_control: HvGuestCrashControl::NOTIFY_WITH_MESSAGE,
                 connections: Connection::hyperv_loopback(),
+                implementation: HvImplementation::HyperV,
+                enforce_cpuid: false,
             }),
         }
     }
@@ -446,6 +474,7 @@ impl Profile {
             let item = match item {
                 "apicv" => "avic",
                 "no-nonarch-coresharing=on" => "no-nonarch-coresharing",
+                "enforce-cpuid=on" => "enforce-cpuid",
                 other => other,
             };
             let flag = HvFlag::ALL
@@ -481,6 +510,65 @@ impl Profile {
     #[must_use]
     pub fn has_privilege(&self, mask: HvPartitionPrivilegeMask) -> bool {
         self.privileges().contains(mask)
+    }
+
+    /// Whether the profile's hypervisor implements hypercall `code` (no hypervisor: none).
+    /// KVM handles long spin-wait notification, messages and events, the flush and IPI
+    /// calls, and passes extended calls to the VMM; it has no `HvCallGetVpRegisters`,
+    /// `HvCallSetVpRegisters`, `HvCallStartVirtualProcessor` or
+    /// `HvCallGetVpIndexFromApicId` (Linux `arch/x86/kvm/hyperv.c`).
+    #[must_use]
+    pub fn implements(&self, code: HvCallCode) -> bool {
+        let Some(hv) = &self.hv else {
+            return false;
+        };
+        match hv.implementation {
+            HvImplementation::HyperV => true,
+            HvImplementation::Kvm => {
+                code.is_extended()
+                    || matches!(
+                        code,
+                        HvCallCode::HvCallNotifyLongSpinWait
+                            | HvCallCode::HvCallPostMessage
+                            | HvCallCode::HvCallSignalEvent
+                            | HvCallCode::HvCallFlushVirtualAddressSpace
+                            | HvCallCode::HvCallFlushVirtualAddressList
+                            | HvCallCode::HvCallFlushVirtualAddressSpaceEx
+                            | HvCallCode::HvCallFlushVirtualAddressListEx
+                            | HvCallCode::HvCallSendSyntheticClusterIpi
+                            | HvCallCode::HvCallSendSyntheticClusterIpiEx
+                    )
+            }
+        }
+    }
+
+    /// Whether a hypervisor that enforces CPUID ([`HvInterface::enforce_cpuid`]) lets the
+    /// partition make hypercall `code` (Linux `hv_check_hypercall_access`): the flush calls
+    /// need the remote-flush recommendation, the IPI calls the cluster-IPI one, their `Ex`
+    /// forms also the Ex-processor-masks one (TLFS 2.4.5); long spin-wait notification
+    /// needs a spinlock retry count other than 0 and 0xFFFFFFFF. Always `true` without
+    /// enforcement.
+    #[must_use]
+    pub fn allows_by_cpuid(&self, code: HvCallCode) -> bool {
+        let Some(hv) = self.hv.as_ref().filter(|hv| hv.enforce_cpuid) else {
+            return true;
+        };
+        let rec = hv.recommendations;
+        let ex = rec.use_ex_processor_masks();
+        match code {
+            HvCallCode::HvCallFlushVirtualAddressSpace
+            | HvCallCode::HvCallFlushVirtualAddressList => rec.use_hypercall_for_remote_flush(),
+            HvCallCode::HvCallFlushVirtualAddressSpaceEx
+            | HvCallCode::HvCallFlushVirtualAddressListEx => {
+                ex && rec.use_hypercall_for_remote_flush()
+            }
+            HvCallCode::HvCallSendSyntheticClusterIpi => rec.use_synthetic_cluster_ipi(),
+            HvCallCode::HvCallSendSyntheticClusterIpiEx => ex && rec.use_synthetic_cluster_ipi(),
+            HvCallCode::HvCallNotifyLongSpinWait => {
+                !matches!(rec.long_spin_wait_count(), 0 | u32::MAX)
+            }
+            _ => true,
+        }
     }
 
     /// The hypervisor CPUID leaf `leaf` (0x40000000..=0x4FFFFFFF) as EAX..EDX.

@@ -6,6 +6,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::crash::CrashReport;
+/// What the flush hypercalls of one call code did (see the `flush` module of the crate
+/// source for the counting rules).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlushCounts {
+    /// Guest hypercalls (continuations of one call are not counted again).
+    pub calls: u64,
+    /// GVA range entries processed (list calls).
+    pub entries: u64,
+    /// 4 KiB pages those entries cover.
+    pub pages: u64,
+    /// VPs flushed, summed over the calls (VPs the partition does not have excluded).
+    pub vps: u64,
+}
 
 /// Counts of every exit from guest execution to the model, by kind.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,8 +44,8 @@ pub struct Stats {
     pub hypercall_fast: u64,
     /// XMM fast hypercalls (input beyond RDX and R8, TLFS 3.7.2).
     pub hypercall_xmm: u64,
-    /// Virtual address flushes served (`HvCallFlushVirtualAddressSpace`, TLFS 9.4.2).
-    pub tlb_flushes: u64,
+    /// The virtual TLB flush hypercalls (TLFS 9.4.2–9.4.5) by call code.
+    pub tlb_flush: BTreeMap<u16, FlushCounts>,
     /// `HvCallNotifyLongSpinWait` calls.
     pub long_spin_waits: u64,
     /// Exceptions injected, by vector.
@@ -47,8 +60,26 @@ pub struct Stats {
     pub io_out: BTreeMap<u16, u64>,
     /// RDTSC and RDTSCP.
     pub rdtsc: u64,
-    /// IPIs sent to another VP, by (destination VP index, vector); those VPs do not run.
+    /// IPIs sent through the APIC ICR to another VP, by (destination VP index, vector).
     pub ipi_to_other_vp: BTreeMap<(u32, u8), u64>,
+    /// Interrupts delivered by `HvCallSendSyntheticClusterIpi(Ex)`, by (VP index, vector).
+    pub synthetic_ipi: BTreeMap<(u32, u8), u64>,
+    /// IPIs dropped: NMI, SMI and reserved delivery modes, and interrupts to a
+    /// software-disabled APIC.
+    pub ipi_dropped: u64,
+    /// VPs started by `HvCallStartVirtualProcessor`.
+    pub vp_starts: u64,
+    /// Switches of the emulated CPU from one VP to another.
+    pub vp_switches: u64,
+    /// Instructions run by each VP, by VP index.
+    pub vp_instructions: BTreeMap<u32, u64>,
+    /// arm64: SMCCC calls (`hvc #0`) by function id, hypercalls (`HV_FUNC_ID`) included.
+    pub smccc: BTreeMap<u32, u64>,
+    /// arm64: `MRS` of a system register the model serves, by encoding
+    /// `op0 << 16 | op1 << 12 | CRn << 8 | CRm << 4 | op2`.
+    pub sysreg_read: BTreeMap<u32, u64>,
+    /// arm64: `MSR` of a system register the model serves, by encoding.
+    pub sysreg_write: BTreeMap<u32, u64>,
     /// SynIC, synthetic timer, reference TSC page and EOI assist events.
     pub synic: SynicStats,
     /// The crash the guest reported through the crash MSRs, if any.
@@ -104,7 +135,7 @@ impl Stats {
             out,
             "\"instructions\":{},\"virtual_ns\":{},\"hlt\":{},\"rdtsc\":{},\"long_spin_waits\":{},\
              \"hypercall_ud\":{},\"hypercall_continuations\":{},\"hypercall_fast\":{},\
-             \"hypercall_xmm\":{},\"tlb_flushes\":{},",
+             \"hypercall_xmm\":{},\"ipi_dropped\":{},\"vp_starts\":{},\"vp_switches\":{},",
             self.instructions,
             self.virtual_ns,
             self.hlt,
@@ -114,7 +145,9 @@ impl Stats {
             self.hypercall_continuations,
             self.hypercall_fast,
             self.hypercall_xmm,
-            self.tlb_flushes
+            self.ipi_dropped,
+            self.vp_starts,
+            self.vp_switches
         );
         object(&mut out, "cpuid", &self.cpuid, |k| format!("{k:#x}"));
         out.push(',');
@@ -142,6 +175,34 @@ impl Stats {
             &self.ipi_to_other_vp,
             |(vp, v)| format!("{vp}/{v}"),
         );
+        out.push(',');
+        object(&mut out, "smccc", &self.smccc, |k| format!("{k:#x}"));
+        out.push(',');
+        object(&mut out, "sysreg_read", &self.sysreg_read, |k| {
+            format!("{k:#07x}")
+        });
+        out.push(',');
+        object(&mut out, "sysreg_write", &self.sysreg_write, |k| {
+            format!("{k:#07x}")
+        });
+        out.push(',');
+        object(&mut out, "synthetic_ipi", &self.synthetic_ipi, |(vp, v)| {
+            format!("{vp}/{v}")
+        });
+        out.push(',');
+        object(&mut out, "vp_instructions", &self.vp_instructions, |vp| {
+            vp.to_string()
+        });
+        let _ = write!(out, ",\"tlb_flush\":{{");
+        for (i, (code, c)) in self.tlb_flush.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(
+                out,
+                "{sep}\"{code:#06x}\":{{\"calls\":{},\"entries\":{},\"pages\":{},\"vps\":{}}}",
+                c.calls, c.entries, c.pages, c.vps
+            );
+        }
+        out.push('}');
         let c = &self.synic;
         let _ = write!(
             out,
@@ -217,6 +278,23 @@ mod tests {
         );
         assert_eq!(json.matches('{').count(), json.matches('}').count());
         assert!(json.ends_with(",\"crash\":null}"), "{json}");
+        stats.tlb_flush.insert(
+            3,
+            FlushCounts {
+                calls: 1,
+                entries: 3,
+                pages: 10_000,
+                vps: 2,
+            },
+        );
+        let json = stats.to_json();
+        assert!(
+            json.contains(
+                "\"tlb_flush\":{\"0x0003\":{\"calls\":1,\"entries\":3,\"pages\":10000,\"vps\":2}},\"synic\""
+            ),
+            "{json}"
+        );
+        assert_eq!(json.matches('{').count(), json.matches('}').count());
     }
 
     #[test]

@@ -208,3 +208,28 @@ pub(crate) fn deliver(cpu: &mut Cpu<'_>, vector: u8, kind: EventKind) -> Result<
     cpu.write(R::RIP, target)?;
     Ok(Delivered::Done)
 }
+
+/// The code size of the code the CPU runs now: 16 in real mode, 64 with paging on (the
+/// model runs paged guests in long mode only: 32-bit paging is not supported), else 32 or
+/// 16 from the D bit of the GDT descriptor that CS names (a null or unreadable one counts
+/// as 16).
+pub(crate) fn code_bits(cpu: &Cpu<'_>) -> u32 {
+    let cr0 = cpu.read(R::CR0).unwrap_or(0);
+    if cr0 & 1 == 0 {
+        return 16;
+    }
+    if cr0 & (1 << 31) != 0 {
+        return 64;
+    }
+    let selector = cpu.read(R::CS).unwrap_or(0) & 0xFFF8;
+    let descriptor = cpu.read_table(R::GDTR).ok().and_then(|gdtr| {
+        let mut bytes = [0u8; 8];
+        let inside = selector != 0 && selector + 7 <= u64::from(gdtr.limit);
+        (inside && cpu.read_mem(gdtr.base + selector, &mut bytes).is_ok())
+            .then(|| u64::from_le_bytes(bytes))
+    });
+    match descriptor {
+        Some(d) if d & (1 << 54) != 0 => 32,
+        _ => 16,
+    }
+}

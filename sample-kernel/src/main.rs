@@ -9,6 +9,7 @@ mod demo;
 #[cfg(target_arch = "aarch64")]
 #[path = "demo_arm64.rs"]
 mod demo;
+mod identity;
 
 use kernel_rt::bootinfo::BootInfo;
 use kernel_rt::console::Console;
@@ -16,8 +17,15 @@ use kernel_rt::report::Report;
 
 kernel_rt::entry!(main);
 
-fn main(_boot: &'static BootInfo) -> ! {
+fn main(boot: &'static BootInfo) -> ! {
     let mut report = Report::new("hv", Console);
-    demo::run(&mut report);
+    // The x86_64 demo starts an application processor, found through the boot information.
+    #[cfg(target_arch = "x86_64")]
+    demo::run(&mut report, boot);
+    #[cfg(target_arch = "aarch64")]
+    {
+        let _ = boot;
+        demo::run(&mut report);
+    }
     kernel_rt::exit(report.finish())
 }

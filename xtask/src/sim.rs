@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) hv: Option<String>,
     /// `--stats json`.
     pub(crate) stats: bool,
+    /// `--append`: the command line of an arm64 `Image`'s device tree.
+    pub(crate) append: Option<String>,
     pub(crate) kernel: PathBuf,
 }
 
@@ -41,6 +43,9 @@ impl Config {
         }
         if self.stats {
             args.extend(["--stats".into(), "json".into()]);
+        }
+        if let Some(append) = &self.append {
+            args.extend(["--append".into(), append.clone()]);
         }
         args
     }
@@ -110,6 +115,55 @@ fn split_stats(output: &mut String) -> Option<String> {
     Some(stats)
 }
 
+/// What the demo's TLB flush benchmark took on `hv-sim`, read from `--stats json`: the
+/// counters of `HvCallFlushVirtualAddressList` (call code 3), which the demo makes exactly
+/// once, for 10,000 pages on VPs {0, 1} (`sample-kernel/src/demo/mp.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FlushBenchmark {
+    /// Guest hypercalls.
+    pub(crate) calls: u64,
+    /// Exits to the model (a call returned for continuation counts again, TLFS 3.3).
+    pub(crate) exits: u64,
+    /// GVA range entries.
+    pub(crate) entries: u64,
+    /// 4 KiB pages.
+    pub(crate) pages: u64,
+    /// VPs flushed.
+    pub(crate) vps: u64,
+    /// Instructions VP 1 ran (0 when it never ran).
+    pub(crate) vp1_instructions: u64,
+}
+
+impl FlushBenchmark {
+    /// The benchmark's figures in `stats` (a `--stats json` line).
+    pub(crate) fn parse(stats: &str) -> Result<Self, String> {
+        let json: serde_json::Value =
+            serde_json::from_str(stats).map_err(|e| format!("--stats json: {e}"))?;
+        let number = |path: &[&str]| {
+            path.iter()
+                .try_fold(&json, |v, key| v.get(key))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        let list = ["tlb_flush", "0x0003"];
+        Ok(Self {
+            calls: number(&[list[0], list[1], "calls"]),
+            exits: number(&["hypercall", "0x0003/0x0000"]),
+            entries: number(&[list[0], list[1], "entries"]),
+            pages: number(&[list[0], list[1], "pages"]),
+            vps: number(&[list[0], list[1], "vps"]),
+            vp1_instructions: number(&["vp_instructions", "1"]),
+        })
+    }
+
+    /// Whether it took the TLFS minimum: one hypercall carrying the 3 basic-format entries
+    /// (4096 + 4096 + 1808 pages) for the 2 VPs, and VP 1 ran.
+    pub(crate) fn is_minimal(&self) -> bool {
+        (self.calls, self.entries, self.pages, self.vps) == (1, 3, 10_000, 2)
+            && self.vp1_instructions > 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +174,7 @@ mod tests {
             profile: Some("kvm".into()),
             hv: Some("relaxed,vpindex".into()),
             stats: true,
+            append: None,
             kernel: PathBuf::from("/k"),
         };
         assert_eq!(
@@ -130,9 +185,20 @@ mod tests {
             profile: None,
             hv: None,
             stats: false,
+            append: None,
             kernel: PathBuf::from("/k"),
         };
         assert_eq!(bare.command_line("hv-sim"), ["hv-sim", "/k"]);
+        let arm64 = Config {
+            profile: Some("none".into()),
+            append: Some("selftest".into()),
+            kernel: PathBuf::from("/k.img"),
+            ..bare
+        };
+        assert_eq!(
+            arm64.command_line("hv-sim").join(" "),
+            "hv-sim /k.img --profile none --append selftest"
+        );
     }
 
     #[test]
@@ -146,5 +212,29 @@ mod tests {
         let mut serial_only = String::from("[hv] {\"instructions\": in a line\n");
         assert_eq!(split_stats(&mut serial_only), None);
         assert_eq!(serial_only, "[hv] {\"instructions\": in a line\n");
+    }
+
+    #[test]
+    fn the_flush_benchmark_is_read_from_the_counters() {
+        let stats = "{\"instructions\":5,\"hypercall\":{\"0x0003/0x0000\":2},\
+                     \"vp_instructions\":{\"0\":4,\"1\":1},\"tlb_flush\":{\"0x0003\":\
+                     {\"calls\":1,\"entries\":3,\"pages\":10000,\"vps\":2}}}";
+        let bench = FlushBenchmark::parse(stats).unwrap();
+        assert_eq!(
+            bench,
+            FlushBenchmark {
+                calls: 1,
+                exits: 2,
+                entries: 3,
+                pages: 10_000,
+                vps: 2,
+                vp1_instructions: 1,
+            }
+        );
+        assert!(bench.is_minimal());
+        let two_calls = stats.replace("\"calls\":1", "\"calls\":2");
+        assert!(!FlushBenchmark::parse(&two_calls).unwrap().is_minimal());
+        assert!(!FlushBenchmark::parse("{}").unwrap().is_minimal());
+        assert!(FlushBenchmark::parse("not json").is_err());
     }
 }

@@ -138,7 +138,7 @@ use hv_defs::hypercall::HvCallCode;
 use hv_defs::partition::HvPartitionPrivilegeMask;
 use hv_defs::register::{HvRegisterName, HvRegisterValue};
 use hv_defs::status::HvError;
-use hv_defs::vp::{HvInitialVpContext, HvInputVtl, HvStartVirtualProcessorInput};
+use hv_defs::vp::{HvInitialVpContext, HvInputVtl};
 use hv_defs::vsm::{
     HV_MAX_VTL, HvEnablePartitionVtlFlags, HvEnablePartitionVtlInput, HvEnableVpVtlInput,
     HvMapGpaFlags, HvModifyVtlProtectionMaskInput, HvRegisterVsmCapabilities,
@@ -704,15 +704,8 @@ impl<'a, P: Platform> Vsm<'a, P> {
             return Err(VsmError::Unavailable(Privilege::StartVirtualProcessor));
         }
         check_vtl(vtl, 0)?;
-        let input = HvStartVirtualProcessorInput {
-            partition_id: HV_PARTITION_ID_SELF,
-            vp_index,
-            target_vtl: vtl,
-            rsvd: [0; 3],
-            vp_context: *context,
-        };
         self.hc
-            .call::<_, ()>(io, HvCallCode::HvCallStartVirtualProcessor, &input)?;
+            .start_virtual_processor(io, vp_index, vtl, context)?;
         Ok(())
     }
 

@@ -227,3 +227,70 @@ pub fn call(g: &mut Guest, rcx_value: u64, rdx_value: u64, r8_value: u64, slot: 
     g.a.call(rax).unwrap();
     g.store_rax(slot);
 }
+
+/// `HV_X64_MSR_GUEST_OS_ID`, `HV_X64_MSR_HYPERCALL`, `HV_X64_MSR_VP_INDEX`,
+/// `HV_X64_MSR_EOI` and `HV_X64_MSR_ICR`.
+pub const MSR_GUEST_OS_ID: u32 = 0x4000_0000;
+pub const MSR_HYPERCALL: u32 = 0x4000_0001;
+pub const MSR_VP_INDEX: u32 = 0x4000_0002;
+pub const MSR_EOI: u32 = 0x4000_0070;
+pub const MSR_ICR: u32 = 0x4000_0071;
+
+impl Guest {
+    /// Sets a guest OS id and enables the hypercall page at HCPAGE.
+    pub fn enable_hypercalls(&mut self) {
+        self.wrmsr(MSR_GUEST_OS_ID, 0x8100_0000_0000_0000);
+        self.wrmsr(MSR_HYPERCALL, HCPAGE | 1);
+    }
+
+    /// Calls the hypercall page with control `rcx`, RDX = `rdx`, R8 = `r8`; stores RAX at
+    /// RESULTS + `slot`.
+    pub fn hypercall(&mut self, rcx_value: u64, rdx_value: u64, r8_value: u64, slot: u64) {
+        self.a.mov(rcx, rcx_value).unwrap();
+        self.a.mov(rdx, rdx_value).unwrap();
+        self.a.mov(r8, r8_value).unwrap();
+        self.a.mov(rax, HCPAGE).unwrap();
+        self.a.call(rax).unwrap();
+        self.store_rax(slot);
+    }
+
+    /// Turns this VP's local APIC on in x2APIC mode, software-enabled (`bsp`: the BSP
+    /// flag of IA32_APIC_BASE, which cannot change).
+    pub fn x2apic_on(&mut self, bsp: bool) {
+        let bsp_flag = if bsp { 1 << 8 } else { 0 };
+        self.wrmsr(0x1B, 0xFEE0_0000 | bsp_flag | 1 << 10 | 1 << 11);
+        self.wrmsr(0x80F, 0x1FF);
+    }
+
+    /// Spins until the u64 at RESULTS + `slot` is at least `value`.
+    pub fn wait_for(&mut self, slot: u64, value: u64) {
+        let mut again = self.a.create_label();
+        self.a.set_label(&mut again).unwrap();
+        self.a.pause().unwrap();
+        self.a.mov(rax, RESULTS + slot).unwrap();
+        self.a.mov(rax, qword_ptr(rax)).unwrap();
+        self.a.cmp(rax, value as i32).unwrap();
+        self.a.jb(again).unwrap();
+    }
+
+    /// Builds the machine with `config`, writes `blobs` (address, bytes) into RAM and runs.
+    pub fn run_with(self, config: &Config, blobs: &[(u64, Vec<u8>)]) -> Run {
+        let mut machine = self.build(config);
+        for (address, bytes) in blobs {
+            machine.write_phys(*address, bytes).unwrap();
+        }
+        let result = machine.run();
+        Run { machine, result }
+    }
+}
+
+/// The configuration of most tests: `profile`, 16 MiB, 2 VPs, an instruction limit.
+pub fn config(profile: Profile) -> Config {
+    Config {
+        profile,
+        max_instructions: Some(5_000_000),
+        mem_mib: 16,
+        vps: 2,
+        ..Config::default()
+    }
+}

@@ -129,6 +129,10 @@ impl fmt::Debug for RegionKind {
     }
 }
 
+/// The lowest address [`BootInfo::ap_start_page`] considers: the first 64 KiB are left to
+/// firmware and hosts (Linux reserves them too, as some firmware writes there).
+pub const AP_START_LOW: u64 = 0x1_0000;
+
 /// One entry of the memory map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryRegion {
@@ -452,6 +456,26 @@ impl BootInfo {
             .fold(0_u64, |sum, r| sum.saturating_add(r.size))
     }
 
+    /// The page an application processor's real-mode start-up code can use
+    /// ([`AP_START_LOW`] .. 1 MiB, a start-up IPI can only name a page below 1 MiB): the
+    /// lowest 4 KiB page that lies inside a RAM region and touches no other region.
+    /// `None` when the map has none.
+    pub fn ap_start_page(&self) -> Option<u64> {
+        let regions = self.regions();
+        let free = |page: u64| {
+            let end = page + 0x1000;
+            regions
+                .iter()
+                .any(|r| r.kind == RegionKind::RAM && r.start <= page && end <= r.end())
+                && !regions
+                    .iter()
+                    .any(|r| r.kind != RegionKind::RAM && r.start < end && page < r.end())
+        };
+        (AP_START_LOW / 0x1000..0x100)
+            .map(|page| page * 0x1000)
+            .find(|&page| free(page))
+    }
+
     /// The command line as bytes (at most [`MAX_CMDLINE`]).
     pub fn cmdline_bytes(&self) -> &[u8] {
         &self.cmdline[..self.cmdline_len]
@@ -586,6 +610,36 @@ mod tests {
 
     fn region(start: u64, size: u64, kind: RegionKind) -> MemoryRegion {
         MemoryRegion { start, size, kind }
+    }
+
+    #[test]
+    fn ap_start_page_is_low_whole_ram_touching_nothing_else() {
+        let map = |regions: &[MemoryRegion]| {
+            let mut all = [region(0, 0, RegionKind::RESERVED); 4];
+            all[..regions.len()].copy_from_slice(regions);
+            BootInfo::from_regions(EntryKind::Uefi, MemoryMapSource::Uefi, all, None)
+        };
+        // QEMU-like: RAM from 0 to the EBDA, which is reserved.
+        let qemu = map(&[
+            region(0, 0x9_fc00, RegionKind::RAM),
+            region(0x9_fc00, 0x400, RegionKind::RESERVED),
+        ]);
+        assert_eq!(qemu.ap_start_page(), Some(0x1_0000));
+        // hv-sim-like: the first 64 KiB reserved, RAM up to 640 KiB.
+        let sim = map(&[
+            region(0, 0x1_0000, RegionKind::RESERVED),
+            region(0x1_0000, 0x9_0000, RegionKind::RAM),
+            region(0x1_0000, 0x800, RegionKind::ACPI),
+        ]);
+        assert_eq!(
+            sim.ap_start_page(),
+            Some(0x1_1000),
+            "the ACPI region overlaps page 0x10"
+        );
+        let none = map(&[region(0x10_0000, 0x100_0000, RegionKind::RAM)]);
+        assert_eq!(none.ap_start_page(), None, "no RAM below 1 MiB");
+        let partial = map(&[region(0x1_0800, 0x1000, RegionKind::RAM)]);
+        assert_eq!(partial.ap_start_page(), None, "no whole page");
     }
 
     #[test]

@@ -132,6 +132,34 @@ impl<'a> FrameBitmap<'a> {
         None
     }
 
+    /// Allocates the lowest run of `count` free pages (at least one) and returns the
+    /// physical address of its first page.
+    pub fn alloc_contiguous(&mut self, count: usize) -> Option<u64> {
+        let count = count.max(1);
+        if count > self.free {
+            return None;
+        }
+        let mut run_start = 0;
+        let mut run = 0;
+        for page in self.hint * 64..self.words.len() * 64 {
+            if self.words[page / 64] & (1 << (page % 64)) != 0 {
+                run = 0;
+                continue;
+            }
+            if run == 0 {
+                run_start = page;
+            }
+            run += 1;
+            if run == count {
+                for p in run_start..run_start + count {
+                    self.set_used(p);
+                }
+                return Some(run_start as u64 * PAGE_SIZE);
+            }
+        }
+        None
+    }
+
     /// Returns an allocated page.
     ///
     /// # Errors
@@ -208,7 +236,7 @@ pub fn populate(bitmap: &mut FrameBitmap<'_>, regions: &[MemoryRegion], reserved
 }
 
 #[cfg(rt_kernel)]
-pub use global::{AllocError, Page, PageBox, alloc_page, free_pages, init};
+pub use global::{AllocError, Page, PageBox, alloc_page, alloc_pages_forever, free_pages, init};
 
 #[cfg(rt_kernel)]
 mod global {
@@ -346,6 +374,31 @@ mod global {
         Ok(PageBox { page })
     }
 
+    /// Allocates `count` zeroed, physically contiguous pages that stay allocated for ever
+    /// (stacks of other processors, for example).
+    ///
+    /// # Errors
+    ///
+    /// [`AllocError`] when no run of `count` free pages exists.
+    pub fn alloc_pages_forever(count: usize) -> Result<&'static mut [Page], AllocError> {
+        let count = count.max(1);
+        let addr = without_interrupts(|| {
+            FRAMES
+                .lock()
+                .as_mut()
+                .ok_or(AllocError::NotInitialized)?
+                .alloc_contiguous(count)
+                .ok_or(AllocError::OutOfMemory)
+        })?;
+        let ptr = core::ptr::with_exposed_provenance_mut::<Page>(addr as usize);
+        // SAFETY: `addr` starts `count` free RAM pages below IDENTITY_MAP_END (the bitmap
+        // covers only that range), identity-mapped, writable, 4 KiB aligned and used by
+        // nothing else; they are never freed, so the slice is unique and valid for ever.
+        unsafe { ptr.write_bytes(0, count) };
+        // SAFETY: as above: `count` zeroed pages nobody else uses, never freed.
+        Ok(unsafe { core::slice::from_raw_parts_mut(ptr, count) })
+    }
+
     /// Number of free pages.
     pub fn free_pages() -> usize {
         without_interrupts(|| FRAMES.lock().as_ref().map_or(0, FrameBitmap::free_pages))
@@ -394,6 +447,30 @@ mod tests {
         assert_eq!(bitmap.alloc(), Some(0x2000));
         assert_eq!(bitmap.alloc(), Some(0x4000));
         assert_eq!(bitmap.free_pages(), 27);
+    }
+
+    #[test]
+    fn contiguous_runs_skip_used_pages() {
+        let mut words = vec![0; 2];
+        let mut bitmap = FrameBitmap::new(&mut words, None);
+        populate(
+            &mut bitmap,
+            &[region(0, 0x80_000, RegionKind::RAM)],
+            &[(0x3000, 0x4000), (0x8000, 0x9000)],
+        );
+        // Free: 0-2, 4-7, 9-127. A run of 4 starts at page 4, the next one at page 9.
+        assert_eq!(bitmap.alloc_contiguous(4), Some(0x4000));
+        assert_eq!(bitmap.alloc_contiguous(4), Some(0x9000));
+        assert_eq!(bitmap.alloc(), Some(0));
+        assert_eq!(bitmap.alloc_contiguous(200), None);
+        assert_eq!(bitmap.free_pages(), 128 - 2 - 8 - 1);
+        // The run may cross a word boundary.
+        assert_eq!(bitmap.alloc_contiguous(100), Some(0xd000));
+        assert_eq!(
+            bitmap.alloc_contiguous(0),
+            Some(0x1000),
+            "at least one page"
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The two synchronisation primitives the runtime needs: a cell that hands out its
 //! contents once, and a spin lock.
 //!
-//! The runtime runs on one processor. Data shared with interrupt handlers is locked with
-//! interrupts disabled (the console does this), so a handler never spins on a lock its own
-//! processor holds.
+//! The runtime runs on the boot processor and at most one application processor (see
+//! `arch::x86_64::smp`), which share these primitives through atomics. Data shared with
+//! interrupt handlers is locked with interrupts disabled (the console does this), so a
+//! handler never spins on a lock its own processor holds.
 
 use core::cell::UnsafeCell;
 use core::fmt;

@@ -7,20 +7,32 @@
 //! function in [`ENLIGHTENMENTS`], one by one.
 
 mod core;
+mod mp;
 mod synic;
 mod time;
 
 use ::core::fmt;
 
 use hv_guest::arch::x86_64::X64;
+use hv_guest::counter::HypercallCounter;
 use hv_guest::discovery::{HvInfo, NoHyperV};
 use hv_guest::hypercall::Hypercalls;
 use hv_guest::hyperv::{GuestOs, HypercallPage, Hyperv};
 use hv_guest::page::{HvPage, IoPages, PhysPage};
 use hv_guest::synic::Synic;
+use kernel_rt::bootinfo::BootInfo;
 use kernel_rt::frames::{AllocError, alloc_page};
-use kernel_rt::report::{Outcome, Report};
+use kernel_rt::report::{Detail, Outcome, Report};
+use kernel_rt::sync::StaticCell;
 use zerocopy::FromBytes;
+
+/// The platform every `hv-guest` handle of the demo uses: the processor, with a count of
+/// the hypercalls made through it (the TLB flush step reports how many a flush took).
+type Platform = HypercallCounter<X64>;
+
+/// The hypercall page, once enabled: it lives as long as the kernel, so the application
+/// processor can make hypercalls through it too.
+static HYPERCALL_PAGE: StaticCell<HypercallPage<Platform>> = StaticCell::new();
 
 /// How far the bring-up of the hypercall interface got (TLFS 3.13); each stage owns the
 /// `hv-guest` value of that stage.
@@ -29,15 +41,15 @@ enum Stage {
     /// No Hyper-V interface: what was found instead.
     Absent(NoHyperV),
     /// Discovered; no guest OS identity yet.
-    Detected(Hyperv<X64>),
+    Detected(Hyperv<Platform>),
     /// The guest OS identity is set; no hypercall page yet.
-    Identified(GuestOs<X64>),
+    Identified(GuestOs<Platform>),
     /// The hypercall page is enabled: hypercalls can be made.
-    Ready(HypercallPage<X64>),
+    Ready(&'static HypercallPage<Platform>),
 }
 
 /// What the steps share: the bring-up stage, the hypercall parameter pages, the reference
-/// clock and this CPU's SynIC.
+/// clock, this CPU's SynIC, the boot information and the application processor.
 pub(crate) struct Context {
     /// `None` only while a step moves the stage on.
     stage: Option<Stage>,
@@ -47,6 +59,12 @@ pub(crate) struct Context {
     clock: Option<time::Clock>,
     /// The SynIC, once the SynIC step enabled it.
     synic: Option<Synic<X64>>,
+    /// What the runtime learnt at boot (the ACPI tables, the memory map).
+    boot: &'static BootInfo,
+    /// The application processor, once a step tried to bring it up.
+    ap: Option<Result<mp::ApInfo, Outcome>>,
+    /// An `info:` line to print before the next step's line.
+    note: Option<Detail>,
 }
 
 #[expect(
@@ -55,8 +73,8 @@ pub(crate) struct Context {
 )]
 impl Context {
     /// Discovers the hypervisor (CPUID only).
-    fn detect() -> Self {
-        let stage = match Hyperv::detect(X64) {
+    fn detect(boot: &'static BootInfo) -> Self {
+        let stage = match Hyperv::detect(HypercallCounter::new(X64)) {
             Ok(hv) => Stage::Detected(hv),
             Err(why) => Stage::Absent(why),
         };
@@ -65,6 +83,9 @@ impl Context {
             io: None,
             clock: None,
             synic: None,
+            boot,
+            ap: None,
+            note: None,
         }
     }
 
@@ -79,7 +100,7 @@ impl Context {
     }
 
     /// The hypercall handle and what discovery found, or why there is none.
-    fn hypercalls(&self) -> Result<(Hypercalls<'_, X64>, &HvInfo), Outcome> {
+    fn hypercalls(&self) -> Result<(Hypercalls<'static, Platform>, &HvInfo), Outcome> {
         match &self.stage {
             Some(Stage::Ready(page)) => Ok((page.hypercalls(), page.info())),
             Some(Stage::Detected(_) | Stage::Identified(_)) => Err(Outcome::unavailable(
@@ -92,7 +113,14 @@ impl Context {
     /// The hypercall handle, what discovery found and the parameter pages.
     fn hypercalls_with_pages(
         &mut self,
-    ) -> Result<(Hypercalls<'_, X64>, &HvInfo, &mut IoPages<'static>), Outcome> {
+    ) -> Result<
+        (
+            Hypercalls<'static, Platform>,
+            &HvInfo,
+            &mut IoPages<'static>,
+        ),
+        Outcome,
+    > {
         if self.io.is_none() {
             // Before the pages, so that a partition without hypercalls allocates nothing.
             self.hypercalls()?;
@@ -152,8 +180,8 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     step("SynIC", synic::synic),
     step("synthetic timer (message)", time::stimer_message),
     step("synthetic timer (direct)", time::stimer_direct),
-    pending("TLB flush hypercalls"),
-    pending("IPI hypercalls"),
+    step("TLB flush hypercalls", mp::tlb_flush),
+    step("IPI hypercalls", mp::ipi),
     step("VP assist page", synic::vp_assist_page),
     step("APIC MSRs", synic::apic_msrs),
     step("spinlock notification", core::spinlock_notification),
@@ -188,14 +216,19 @@ fn not_exercised_yet(cx: &mut Context) -> Outcome {
     }
 }
 
-/// Runs discovery and every step, recording each outcome.
-pub(crate) fn run<W: fmt::Write>(report: &mut Report<W>) {
-    let mut cx = Context::detect();
+/// Runs discovery and every step, recording each outcome (after the `info:` line a step
+/// may leave).
+pub(crate) fn run<W: fmt::Write>(report: &mut Report<W>, boot: &'static BootInfo) {
+    let mut cx = Context::detect(boot);
     report.record("hypervisor", &core::identity(&cx));
     if let Ok(info) = cx.info() {
         core::describe(report, info);
     }
     for e in ENLIGHTENMENTS {
-        report.record(e.feature, &(e.step)(&mut cx));
+        let outcome = (e.step)(&mut cx);
+        if let Some(note) = cx.note.take() {
+            report.note(format_args!("info: {note}"));
+        }
+        report.record(e.feature, &outcome);
     }
 }

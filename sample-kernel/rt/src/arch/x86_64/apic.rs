@@ -28,6 +28,12 @@ const X2APIC_LVT_TIMER: u32 = 0x832;
 const X2APIC_LVT_LINT0: u32 = 0x835;
 const X2APIC_LVT_ERROR: u32 = 0x837;
 const X2APIC_SELF_IPI: u32 = 0x83f;
+const X2APIC_ICR: u32 = 0x830;
+
+/// ICR delivery mode INIT with level assert (Intel SDM vol. 3, 10.6.1).
+const ICR_INIT_ASSERT: u64 = 0x4500;
+/// ICR delivery mode start-up (SIPI).
+const ICR_STARTUP: u64 = 0x0600;
 
 const LVT_MASKED: u64 = 1 << 16;
 const SVR_APIC_ENABLE: u64 = 1 << 8;
@@ -226,4 +232,36 @@ pub fn is_pending(vector: u8) -> Result<bool, ApicError> {
 /// [`ApicError::Absent`] without x2APIC.
 pub fn is_in_service(vector: u8) -> Result<bool, ApicError> {
     vector_bit(X2APIC_ISR0, vector)
+}
+
+/// Sends INIT to the processor with x2APIC id `apic_id` (Intel SDM vol. 3, 8.4.4.1): it
+/// stops and waits for a start-up IPI.
+///
+/// # Errors
+///
+/// [`ApicError::Absent`] without x2APIC.
+pub fn send_init(apic_id: u32) -> Result<(), ApicError> {
+    check()?;
+    // SAFETY: x2APIC mode is on; the ICR takes the destination in bits 63:32 and INIT with
+    // level assert in the low half.
+    unsafe { write(X2APIC_ICR, u64::from(apic_id) << 32 | ICR_INIT_ASSERT) };
+    Ok(())
+}
+
+/// Sends a start-up IPI to the processor with x2APIC id `apic_id`: if it waits for one
+/// (after INIT), it starts in real mode at `page << 12` (CS = `page << 8`, IP = 0).
+///
+/// # Errors
+///
+/// [`ApicError::Absent`] without x2APIC.
+pub fn send_startup(apic_id: u32, page: u8) -> Result<(), ApicError> {
+    check()?;
+    // SAFETY: x2APIC mode is on; start-up carries the page number as its vector.
+    unsafe {
+        write(
+            X2APIC_ICR,
+            u64::from(apic_id) << 32 | ICR_STARTUP | u64::from(page),
+        )
+    };
+    Ok(())
 }

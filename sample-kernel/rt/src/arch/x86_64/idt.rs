@@ -15,7 +15,7 @@ use x86_64::structures::idt::{Entry, InterruptDescriptorTable};
 
 use super::gdt::DOUBLE_FAULT_IST_INDEX;
 use crate::console::print_unlocked;
-use crate::sync::StaticCell;
+use crate::sync::{SpinLock, StaticCell};
 
 core::arch::global_asm!(
     r#"
@@ -152,6 +152,8 @@ const EXCEPTIONS: [(&str, &str); 32] = [
 ];
 
 static IDT: StaticCell<InterruptDescriptorTable> = StaticCell::new();
+/// The loaded IDT, for the application processor.
+static LOADED: SpinLock<Option<&'static InterruptDescriptorTable>> = SpinLock::new(None);
 
 /// The address of the stub for `vector`.
 fn stub(vector: u8) -> VirtAddr {
@@ -200,6 +202,17 @@ pub fn init() {
     set(&mut idt.vmm_communication_exception, 29);
     set(&mut idt.security_exception, 30);
     let idt: &'static InterruptDescriptorTable = idt;
+    idt.load();
+    *LOADED.lock() = Some(idt);
+}
+
+/// Loads the IDT [`init`] built on the application processor: every processor shares it.
+///
+/// # Panics
+///
+/// Before [`init`].
+pub fn init_ap() {
+    let idt = (*LOADED.lock()).expect("idt::init ran on the boot processor");
     idt.load();
 }
 

@@ -10,6 +10,7 @@
 //! | [`interrupts`] | vectors the kernel can register handlers for |
 //! | [`apic`] | local APIC in x2APIC mode |
 //! | [`pic`] | the legacy 8259 PICs (remapped and masked) |
+//! | [`smp`] | one application processor: finding it (ACPI MADT) and starting it |
 //! | [`exit`] | isa-debug-exit and halt |
 //! | [`cpu`] | CPUID and SSE set-up |
 //! | `uefi` | the UEFI entry's console choice and stack switch (`x86_64-unknown-uefi` only) |
@@ -25,5 +26,6 @@ pub mod interrupts;
 pub mod paging;
 pub mod pic;
 pub mod serial;
+pub mod smp;
 #[cfg(target_os = "uefi")]
 pub(crate) mod uefi;

@@ -87,3 +87,10 @@ pub fn init() -> PageZero {
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     PageZero(&mut tables.pt0[0])
 }
+
+/// This processor's CR3: the physical address of its PML4 and the PWT/PCD bits (the
+/// runtime does not use PCIDs). Hyper-V names an address space by this value (TLFS 9.3.1).
+pub fn cr3() -> u64 {
+    let (frame, flags) = Cr3::read_raw();
+    frame.start_address().as_u64() | u64::from(flags)
+}
