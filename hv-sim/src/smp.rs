@@ -325,11 +325,12 @@ impl Vm {
             if let Some(next) = self.next_runnable(true) {
                 return self.resume(cpu, next);
             }
-            let wakeable = self
-                .sched
-                .slots
-                .iter()
-                .any(|s| matches!(s.state, RunState::Halted { interrupts: true } | RunState::Idle));
+            let wakeable = self.sched.slots.iter().any(|s| {
+                matches!(
+                    s.state,
+                    RunState::Halted { interrupts: true } | RunState::Idle
+                )
+            });
             let deadline = self.next_deadline_ns().filter(|_| wakeable);
             let Some(deadline) = deadline else {
                 return Err(SimError::HaltedForever {
