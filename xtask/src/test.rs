@@ -220,9 +220,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ));
         }
     };
+    let mut stages = Stages::new();
     kernel::ensure_tools(true)?;
     image::ensure_tools(Arch::X86_64, true)?;
     image::ensure_tools(Arch::Aarch64, true)?;
+    stages.next("format and lints");
     cmd::run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     cmd::run(cargo().args([
         "clippy",
@@ -268,6 +270,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ]))?;
     }
+    stages.next("MSRV check and arm64 lints");
     // The libraries declare `rust-version = MSRV`; check that they build with it. Feature
     // `testing` compiles hv-guest's arm64 module on the host too.
     cmd::run(
@@ -277,7 +280,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .arg(cmd::root().join("target/msrv")),
     )?;
     crate::arm64::lint()?;
+    stages.next("host tests");
     cmd::run(cargo().args(["test", "--workspace", "--exclude", kernel::PACKAGE]))?;
+    stages.next("Miri");
     // Miri checks the host-testable unsafe code (the fake platform's memory handover, the
     // page types, the VMBus rings with two threads sharing one ring) for undefined behaviour.
     // The fake leaks its pages on purpose (they stand in for guest memory that lives
@@ -287,7 +292,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .args(["miri", "test", "-p", "hv-guest", "--features", "testing"])
             .env("MIRIFLAGS", "-Zmiri-ignore-leaks"),
     )?;
+    stages.next("fuzzing");
     fuzz()?;
+    stages.next("docs");
     cmd::run(
         cargo()
             .args(["doc", "--no-deps", "-p", "hv-defs", "-p", "hv-guest"])
@@ -320,18 +327,60 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         )?;
     }
     crate::arm64::docs()?;
+    stages.next("kernel and hv-sim builds");
     kernel::build(Profile::Debug)?;
     kernel::build(Profile::Release)?;
     sim::build()?;
+    stages.next("QEMU TCG and hv-sim boots (x86_64)");
     let qemu = boot_all(bless);
     let sim = sim_boot_all(bless);
     qemu.and(sim)?;
+    stages.next("disk images and UEFI boots (x86_64)");
     image::test()?;
     uefi::test(bless, BOOT_LIMIT)?;
+    stages.next("arm64 boots (QEMU TCG, hv-sim)");
     crate::arm64::boots(bless)?;
+    stages.next("arm64 UEFI boot");
     uefi::test_aarch64(bless, BOOT_LIMIT)?;
+    stages.finish();
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// Wall-clock time of each stage of `cargo xtask test`, printed at the end so that CI time
+/// (kept under 20 minutes on a fresh machine) can be watched.
+struct Stages {
+    done: Vec<(&'static str, Duration)>,
+    current: Option<(&'static str, std::time::Instant)>,
+}
+
+impl Stages {
+    fn new() -> Self {
+        Self {
+            done: Vec::new(),
+            current: Some(("tools", std::time::Instant::now())),
+        }
+    }
+
+    /// Ends the running stage and starts `name`.
+    fn next(&mut self, name: &'static str) {
+        if let Some((previous, start)) = self.current.take() {
+            self.done.push((previous, start.elapsed()));
+        }
+        self.current = Some((name, std::time::Instant::now()));
+    }
+
+    /// Ends the running stage and prints every stage's time.
+    fn finish(mut self) {
+        if let Some((previous, start)) = self.current.take() {
+            self.done.push((previous, start.elapsed()));
+        }
+        let total: Duration = self.done.iter().map(|(_, d)| *d).sum();
+        eprintln!("xtask: stage times (total {:.0} s):", total.as_secs_f64());
+        for (name, time) in &self.done {
+            eprintln!("xtask:   {:>6.1} s  {name}", time.as_secs_f64());
+        }
+    }
 }
 
 /// Boots every entry of [`BOOTS`] and checks verdict and transcript; reports every failure,

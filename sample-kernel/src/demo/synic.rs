@@ -263,7 +263,7 @@ fn loopback(
 /// Posts [`ECHOES`] numbered messages to the echo port, draining the SINT slot whenever the
 /// port's buffers are full, with interrupts off; returns how many came back in order.
 fn echoes(
-    sender: &SynicSender<'_, X64>,
+    sender: &SynicSender<'_, super::Platform>,
     io: &mut hv_guest::page::IoPages<'static>,
     synic: &Synic<X64>,
     sint: HvSint,
