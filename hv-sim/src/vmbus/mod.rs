@@ -140,7 +140,8 @@ impl VmbusServer {
 /// A way the server breaks the protocol on purpose, for tests of the guest's defences.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Misbehaviour {
-    /// The first echo batch publishes a write index outside the host-to-guest data area.
+    /// The first echo batch publishes a write index outside the host-to-guest data area, and
+    /// the channel does nothing more.
     BadIndices,
     /// The echo device's offer is delivered with a SynIC payload size of 255 (above the
     /// 240-byte maximum, TLFS 11.10.4).
@@ -808,6 +809,8 @@ impl Open {
             self.read = up.advance(self.read, len + VMBUS_RING_TRAILER_SIZE as u32);
         }
         let published = if bad_indices && round.packets > 0 {
+            // A broken host: it publishes the bad index and does nothing more.
+            self.failed = true;
             down_len + 8
         } else {
             self.write

@@ -232,12 +232,15 @@ fn vmbus_inner(cx: &mut Context, synic: &mut Synic<X64>) -> Result<Outcome, Outc
         .map_err(|e| failed(format_args!("open: {}", e.error)))?;
     match waiter.event(&mut client)? {
         Event::Opened { .. } => {}
+        Event::Rescinded { relid, .. } => {
+            return Err(failed(format_args!(
+                "the host rescinded channel {relid} while it was opening"
+            )));
+        }
         other => return Err(failed(format_args!("open: {other:?}"))),
     }
 
-    let irqs_before = VMBUS_IRQS.load(Ordering::Acquire);
-    let round_trips = echo_packets(&mut client, &mut transport, &waiter, relid)?;
-    let host_signals = VMBUS_IRQS.load(Ordering::Acquire) - irqs_before;
+    let (round_trips, host_signals) = echo_packets(&mut client, &mut transport, &waiter, relid)?;
     let guest_signals = transport.signals;
 
     client.close_channel(&mut transport, relid).map_err(failed)?;
@@ -256,8 +259,8 @@ fn vmbus_inner(cx: &mut Context, synic: &mut Synic<X64>) -> Result<Outcome, Outc
     let per_mille = |n: u32| n * 1000 / round_trips.max(1);
     let (g, h) = (per_mille(guest_signals), per_mille(host_signals));
     Ok(Outcome::ok(format_args!(
-        "{version_text}; offers {offers}; {round_trips} echoes of 0-1016 B, per packet {}.{:03} \
-         signals, {}.{:03} interrupts",
+        "{version_text}; offers {offers}; {round_trips} echoes of 0-1016 B; signals per packet \
+         {}.{:03} out, {}.{:03} in",
         g / 1000,
         g % 1000,
         h / 1000,
@@ -294,27 +297,35 @@ impl Waiter<'_> {
         Err(failed("no answer from the VMBus host"))
     }
 
-    /// Halts until a channel interrupt (or any message) arrives; takes the channel flags.
+    /// Halts until a SINT 2 interrupt arrives after `seen` were counted.
     fn channel_interrupt(&self, seen: u32) -> bool {
         for _ in 0..MAX_WAITS {
             if VMBUS_IRQS.load(Ordering::Acquire) != seen {
-                break;
+                return true;
             }
             interrupts::wait();
         }
-        self.synic.take_events(self.sint).for_each(drop);
-        VMBUS_IRQS.load(Ordering::Acquire) != seen
+        false
+    }
+
+    /// Takes the SINT's event flags and says whether channel `relid` was signalled: flag
+    /// *relid* from 2.4, flag 0 before (relids start at 1, so flag 0 is never a channel's).
+    fn take_signal(&self, relid: u32) -> bool {
+        self.synic
+            .take_events(self.sint)
+            .fold(false, |hit, flag| hit || flag == relid || flag == 0)
     }
 }
 
 /// Sends [`PACKETS`] packets through the echo channel and checks every completion; returns
-/// the round trips.
+/// the round trips and the host's signals of the channel (its event flag found set).
 fn echo_packets(
     client: &mut VmbusClient<'_, '_>,
     transport: &mut impl VmbusTransport,
     waiter: &Waiter<'_>,
     relid: u32,
-) -> Result<u32, Outcome> {
+) -> Result<(u32, u32), Outcome> {
+    let mut signals = 0;
     let mut packet = [0u8; 1024];
     let mut expected = [0u8; 1024];
     let mut scratch = [0u8; 1100];
@@ -335,6 +346,7 @@ fn echo_packets(
                 Err(e) => return Err(failed(format_args!("packet {sent}: {e}"))),
             }
         }
+        signals += u32::from(waiter.take_signal(relid));
         let mut receiver = client
             .receive(relid)
             .map_err(|e| failed(format_args!("receiving: {e}")))?;
@@ -370,5 +382,5 @@ fn echo_packets(
             )));
         }
     }
-    Ok(received)
+    Ok((received, signals))
 }
