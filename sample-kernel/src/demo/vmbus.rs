@@ -94,7 +94,8 @@ impl<T: VmbusTransport> VmbusTransport for Counting<'_, T> {
         message_type: u32,
         payload: &[u8],
     ) -> Result<(), HvError> {
-        self.inner.post_message(connection_id, message_type, payload)
+        self.inner
+            .post_message(connection_id, message_type, payload)
     }
 
     fn signal_event(&mut self, connection_id: u32) -> Result<(), HvError> {
@@ -221,8 +222,8 @@ fn vmbus_inner(cx: &mut Context, synic: &mut Synic<X64>) -> Result<Outcome, Outc
 
     // The rings: GPADL, open.
     // SAFETY: the ring pages are this step's alone and stay lent until the teardown below.
-    let gpadl = unsafe { client.create_gpadl(&mut transport, relid, memory.pfns()) }
-        .map_err(failed)?;
+    let gpadl =
+        unsafe { client.create_gpadl(&mut transport, relid, memory.pfns()) }.map_err(failed)?;
     match waiter.event(&mut client)? {
         Event::GpadlCreated { .. } => {}
         other => return Err(failed(format_args!("GPADL: {other:?}"))),
@@ -243,7 +244,9 @@ fn vmbus_inner(cx: &mut Context, synic: &mut Synic<X64>) -> Result<Outcome, Outc
     let (round_trips, host_signals) = echo_packets(&mut client, &mut transport, &waiter, relid)?;
     let guest_signals = transport.signals;
 
-    client.close_channel(&mut transport, relid).map_err(failed)?;
+    client
+        .close_channel(&mut transport, relid)
+        .map_err(failed)?;
     client
         .teardown_gpadl(&mut transport, gpadl)
         .map_err(failed)?;
