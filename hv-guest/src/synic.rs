@@ -1082,8 +1082,9 @@ impl<'a, P: Platform> SynicSender<'a, P> {
 /// `signal_event(connection)` (flag 0, as Linux `vmbus_set_event` does), failing with the
 /// status code the hypervisor would return ([`SendError::status`]).
 ///
-/// This is the adapter point for the VMBus transport trait (`hv_guest::vmbus`, in progress on
-/// another branch): its implementation for this type is the two methods below, forwarded.
+/// It implements [`VmbusTransport`](crate::vmbus::VmbusTransport) by forwarding to the two
+/// inherent methods below, so a [`VmbusClient`](crate::vmbus::VmbusClient) posts and signals
+/// through it directly.
 #[derive(Debug)]
 pub struct SynicTransport<'a, 'io, P: Platform> {
     sender: SynicSender<'a, P>,
@@ -1127,6 +1128,21 @@ impl<'a, 'io, P: Platform> SynicTransport<'a, 'io, P> {
         self.sender
             .signal_event(HvConnectionId::from_bits(connection_id), 0)
             .map_err(SendError::status)
+    }
+}
+
+impl<P: Platform> crate::vmbus::VmbusTransport for SynicTransport<'_, '_, P> {
+    fn post_message(
+        &mut self,
+        connection_id: u32,
+        message_type: u32,
+        payload: &[u8],
+    ) -> Result<(), HvError> {
+        Self::post_message(self, connection_id, message_type, payload)
+    }
+
+    fn signal_event(&mut self, connection_id: u32) -> Result<(), HvError> {
+        Self::signal_event(self, connection_id)
     }
 }
 

@@ -908,8 +908,8 @@ impl Vm {
                 self.stats.long_spin_waits += 1;
                 Done(HvStatus::SUCCESS, 0)
             }
-            HvCallCode::HvCallPostMessage => Done(self.post_message(cpu, input), 0),
-            HvCallCode::HvCallSignalEvent => Done(self.signal_event(cpu, input), 0),
+            HvCallCode::HvCallPostMessage => Done(self.post_message_or_vmbus(cpu, input), 0),
+            HvCallCode::HvCallSignalEvent => Done(self.signal_event_or_vmbus(cpu, input), 0),
             HvCallCode::HvExtCallQueryCapabilities => {
                 // No extended hypercall besides this query is implemented.
                 output.copy_from_slice(&0u64.to_le_bytes());

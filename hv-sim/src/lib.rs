@@ -62,6 +62,7 @@ mod stimer;
 mod synic;
 mod uart;
 mod uc;
+mod vmbus;
 mod vpset;
 mod x86;
 
@@ -76,6 +77,10 @@ pub use machine::{
 };
 pub use profile::{HvFlag, HvImplementation, HvInterface, Profile, ProfileError};
 pub use smp::SLICE_INSTRUCTIONS;
-pub use stats::{FlushCounts, Stats, SynicStats};
+pub use stats::{FlushCounts, Stats, SynicStats, VmbusStats};
 pub use synic::{Connection, ECHO_CONNECTION_ID, EVENT_CONNECTION_ID, LOOPBACK_SINT, Port};
 pub use uc::{UcError, Unmapped};
+pub use vmbus::{
+    ECHO_RELID, HOST_LATENCY_NS, MAX_GPADL_PAGES, Misbehaviour, STATUS_UNSUCCESSFUL, VmbusChoice,
+    VmbusServer,
+};

@@ -17,6 +17,7 @@ use crate::smp::Sched;
 use crate::stats::{Stats, bump};
 use crate::uart::{COM1, Uart};
 use crate::uc::{Cpu, Engine, Handler, UcError, Unmapped};
+use crate::vmbus::{Misbehaviour, Server as VmbusHost, VmbusChoice};
 use crate::x86::{self, Delivered, EventKind, Fault};
 
 /// Virtual nanoseconds per guest instruction (a 1 GHz, one-instruction-per-cycle CPU).
@@ -77,6 +78,10 @@ pub struct Config {
     /// Every Nth republication of the reference TSC page sets its sequence to 0 (invalid)
     /// until the next one; 0 never does.
     pub reftsc_invalid_every: u32,
+    /// The VMBus server (see the `vmbus` module).
+    pub vmbus: VmbusChoice,
+    /// A way the VMBus server breaks the protocol on purpose, for tests.
+    pub vmbus_misbehaviour: Option<Misbehaviour>,
 }
 
 impl Default for Config {
@@ -91,6 +96,8 @@ impl Default for Config {
             reps_per_call: 2,
             reftsc_update_ns: Some(DEFAULT_REFTSC_UPDATE_NS),
             reftsc_invalid_every: 0,
+            vmbus: VmbusChoice::Default,
+            vmbus_misbehaviour: None,
         }
     }
 }
@@ -148,6 +155,8 @@ pub(crate) struct Vm {
     pub(crate) reps_per_call: u16,
     pub(crate) reftsc_update_ns: Option<u64>,
     pub(crate) reftsc_invalid_every: u32,
+    /// The VMBus server, if one runs.
+    pub(crate) vmbus: Option<VmbusHost>,
     /// Virtual time in ns.
     pub(crate) now_ns: u64,
     /// Offset added to the TSC by IA32_TSC writes.
@@ -308,14 +317,21 @@ impl Vm {
         for vp in 0..self.vps.len() {
             self.run_timers(cpu, vp);
         }
+        if self
+            .vmbus_deadline_ns()
+            .is_some_and(|due| due <= self.now_ns)
+        {
+            self.vmbus_run(cpu);
+        }
     }
 
     /// The earliest timer deadline that can wake a VP, in ns.
     pub(crate) fn next_deadline_ns(&self) -> Option<u64> {
-        (0..self.vps.len())
+        let timers = (0..self.vps.len())
             .filter_map(|vp| self.next_timer(vp))
             .min()
-            .map(|r| r.saturating_mul(100))
+            .map(|r| r.saturating_mul(100));
+        timers.into_iter().chain(self.vmbus_deadline_ns()).min()
     }
 
     /// The current block ends before `at` (a hook moved RIP or stopped the engine):
@@ -708,6 +724,10 @@ impl Machine {
             reps_per_call: config.reps_per_call,
             reftsc_update_ns: config.reftsc_update_ns.filter(|&ns| ns > 0),
             reftsc_invalid_every: config.reftsc_invalid_every,
+            vmbus: config
+                .vmbus
+                .resolve(&config.profile)
+                .map(|server| VmbusHost::new(server, config.vmbus_misbehaviour)),
             now_ns: 0,
             tsc_offset: 0,
             instructions: 0,

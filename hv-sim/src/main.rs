@@ -1,5 +1,9 @@
 //! `hv-sim <kernel> [--profile none|kvm|hyperv] [--hv <flags>] [--mem MiB] [--vps N]
-//! [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet] [--append <cmdline>]`
+//! [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet] [--append <cmdline>]
+//! [--vmbus qemu|hyperv|off] [--vmbus-misbehave bad-indices|oversize-message|rescind-on-open]`
+//!
+//! `--vmbus` picks the VMBus server of an x86-64 guest; by default `hyperv` for the
+//! `hyperv` profile, `qemu` for `kvm`, none otherwise (see the README).
 //!
 //! Boots an x86-64 ELF kernel through its 64-bit entry, or an arm64 Linux `Image` (found by
 //! its header magic; `--append` is its device tree's command line, the profile defaults to
@@ -11,11 +15,15 @@
 
 use std::process::ExitCode;
 
-use hv_sim::{Arm64Machine, Config, Exit, Image, Machine, Profile, SimError, is_arm64_image};
+use hv_sim::{
+    Arm64Machine, Config, Exit, Image, Machine, Misbehaviour, Profile, SimError, VmbusChoice,
+    is_arm64_image,
+};
 
 const USAGE: &str = "usage: hv-sim <kernel.elf|Image> [--profile none|kvm|hyperv] [--hv <flags>] \
 [--mem MiB] [--vps N] [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet] \
-[--append <cmdline>]";
+[--append <cmdline>] [--vmbus qemu|hyperv|off] \
+[--vmbus-misbehave bad-indices|oversize-message|rescind-on-open]";
 
 struct Args {
     /// `--append`: the arm64 device tree's command line.
@@ -70,6 +78,19 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 _ => return Err("--stats takes `json`".into()),
             },
             "--quiet" => config.echo_serial = false,
+            "--vmbus" => {
+                let value = args.next().ok_or("--vmbus needs a value")?;
+                config.vmbus = VmbusChoice::parse(&value)?;
+            }
+            "--vmbus-misbehave" => {
+                let value = args.next().ok_or("--vmbus-misbehave needs a value")?;
+                config.vmbus_misbehaviour = Some(
+                    Misbehaviour::ALL
+                        .into_iter()
+                        .find(|m| m.name() == value)
+                        .ok_or_else(|| format!("unknown VMBus misbehaviour `{value}`"))?,
+                );
+            }
             "--append" => append = Some(args.next().ok_or("--append needs a value")?),
             "-h" | "--help" => return Err(USAGE.into()),
             other if other.starts_with('-') => return Err(format!("unknown option `{other}`")),

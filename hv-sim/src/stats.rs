@@ -82,6 +82,8 @@ pub struct Stats {
     pub sysreg_write: BTreeMap<u32, u64>,
     /// SynIC, synthetic timer, reference TSC page and EOI assist events.
     pub synic: SynicStats,
+    /// What the VMBus server did.
+    pub vmbus: VmbusStats,
     /// The crash the guest reported through the crash MSRs, if any.
     pub crash: Option<CrashReport>,
 }
@@ -110,6 +112,25 @@ pub struct SynicStats {
     pub eoi_assist_set: u64,
     /// EOIs the guest skipped thanks to the assist (the model ended the interrupt).
     pub eoi_assist_skipped: u64,
+}
+
+/// What the VMBus server (`--vmbus`) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VmbusStats {
+    /// Channel messages the guest posted to a VMBus message connection.
+    pub messages_from_guest: u64,
+    /// Channel messages the server queued for the guest.
+    pub messages_to_guest: u64,
+    /// Guest messages the server dropped: malformed, or not fitting its state.
+    pub bad_messages: u64,
+    /// Packets the echo device wrote back.
+    pub packets_echoed: u64,
+    /// `HvCallSignalEvent` calls on a channel's connection (guest to host).
+    pub guest_signals: u64,
+    /// Channel interrupts the server raised (host to guest).
+    pub host_signals: u64,
+    /// Channels stopped because the guest corrupted a ring.
+    pub ring_errors: u64,
 }
 
 pub(crate) fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K) {
@@ -218,6 +239,20 @@ impl Stats {
             c.reftsc_updates,
             c.eoi_assist_set,
             c.eoi_assist_skipped
+        );
+        let v = &self.vmbus;
+        let _ = write!(
+            out,
+            ",\"vmbus\":{{\"messages_from_guest\":{},\"messages_to_guest\":{},\
+             \"bad_messages\":{},\"packets_echoed\":{},\"guest_signals\":{},\
+             \"host_signals\":{},\"ring_errors\":{}}}",
+            v.messages_from_guest,
+            v.messages_to_guest,
+            v.bad_messages,
+            v.packets_echoed,
+            v.guest_signals,
+            v.host_signals,
+            v.ring_errors
         );
         out.push_str(",\"crash\":");
         match &self.crash {

@@ -108,6 +108,9 @@ pub(crate) fn check_demo(serial: &str, stats: &str) -> Result<String, String> {
              {eoms} EOM writes"
         ));
     }
+    if let Some(trips) = reported_before(serial, "VMBus", " echoes of") {
+        summary.push(check_vmbus(&json, trips)?);
+    }
     if let Some(skipped) = reported(serial, "VP assist page", "EOI assist: ") {
         let host = number(&json, &["synic", "eoi_assist_skipped"]);
         if host < skipped {
@@ -121,6 +124,48 @@ pub(crate) fn check_demo(serial: &str, stats: &str) -> Result<String, String> {
         ));
     }
     Ok(summary.join("; "))
+}
+
+/// The largest share of packets that may cost a signal in either direction: the ring rules
+/// signal only a side that may be waiting, so a burst must cost far fewer than one per packet.
+const MAX_SIGNALS_PER_PACKET: f64 = 0.5;
+
+/// The VMBus echo: the host echoed exactly the round trips the kernel reported, dropped no
+/// message, found no corrupt ring, and signals in each direction stayed well below one per
+/// packet.
+fn check_vmbus(json: &Value, trips: u64) -> Result<String, String> {
+    let vmbus = |key| number(json, &["vmbus", key]);
+    let echoed = vmbus("packets_echoed");
+    let (guest, host) = (vmbus("guest_signals"), vmbus("host_signals"));
+    if echoed != trips {
+        return Err(format!(
+            "the kernel reported {trips} VMBus round trips, hv-sim echoed {echoed}"
+        ));
+    }
+    if vmbus("bad_messages") != 0 || vmbus("ring_errors") != 0 {
+        return Err(format!(
+            "hv-sim dropped {} VMBus messages and stopped {} rings",
+            vmbus("bad_messages"),
+            vmbus("ring_errors")
+        ));
+    }
+    let per_packet = |n: u64| n as f64 / trips.max(1) as f64;
+    if per_packet(guest) > MAX_SIGNALS_PER_PACKET || per_packet(host) > MAX_SIGNALS_PER_PACKET {
+        return Err(format!(
+            "VMBus signals per packet: {:.3} to the host, {:.3} to the guest (at most \
+             {MAX_SIGNALS_PER_PACKET})",
+            per_packet(guest),
+            per_packet(host)
+        ));
+    }
+    Ok(format!(
+        "VMBus: {trips} packets echoed, {guest} guest-to-host signals ({:.3} per packet), \
+         {host} host-to-guest ({:.3}), {} messages to the host, {} to the guest",
+        per_packet(guest),
+        per_packet(host),
+        vmbus("messages_from_guest"),
+        vmbus("messages_to_guest")
+    ))
 }
 
 /// The crash hv-sim recorded for the `hv-crash` kernel: P0–P2 as the kernel wrote them and,

@@ -159,12 +159,16 @@ struct SimBoot {
     check: SimCheck,
     /// File name under `tests/transcripts/`.
     transcript: &'static str,
+    /// The VMBus version the demo must negotiate (its `VMBus: ok (<version>;` line): the
+    /// profile's default server, QEMU-like (4.0) for `kvm`, Hyper-V-like (5.3) for `hyperv`.
+    vmbus: Option<&'static str>,
 }
 
 const fn sim_demo(
     profile: Option<&'static str>,
     hv: Option<&'static str>,
     transcript: &'static str,
+    vmbus: Option<&'static str>,
 ) -> SimBoot {
     SimBoot {
         kernel: kernel::DEMO,
@@ -173,6 +177,7 @@ const fn sim_demo(
         expect: Verdict::Success,
         check: SimCheck::Demo,
         transcript,
+        vmbus,
     }
 }
 
@@ -183,13 +188,14 @@ const SIM_CRASH_STATUS: i32 = 18;
 /// without XMM fast input (QEMU's `hv-relaxed,hv-vpindex,hv-time`); `hv-crash` under the
 /// `hyperv` (crash message offered) and `kvm` (notify only) profiles.
 const SIM_BOOTS: &[SimBoot] = &[
-    sim_demo(Some("none"), None, "x86_64-sim-none.txt"),
-    sim_demo(Some("kvm"), None, "x86_64-sim-kvm.txt"),
-    sim_demo(Some("hyperv"), None, "x86_64-sim-hyperv.txt"),
+    sim_demo(Some("none"), None, "x86_64-sim-none.txt", None),
+    sim_demo(Some("kvm"), None, "x86_64-sim-kvm.txt", Some("4.0")),
+    sim_demo(Some("hyperv"), None, "x86_64-sim-hyperv.txt", Some("5.3")),
     sim_demo(
         None,
         Some("relaxed,vpindex,time"),
         "x86_64-sim-hv-relaxed-vpindex-time.txt",
+        None,
     ),
     SimBoot {
         kernel: kernel::HV_CRASH,
@@ -198,6 +204,7 @@ const SIM_BOOTS: &[SimBoot] = &[
         expect: Verdict::Missing(Some(SIM_CRASH_STATUS)),
         check: SimCheck::Crash { message: true },
         transcript: "x86_64-sim-hv-crash-hyperv.txt",
+        vmbus: None,
     },
     SimBoot {
         kernel: kernel::HV_CRASH,
@@ -206,6 +213,7 @@ const SIM_BOOTS: &[SimBoot] = &[
         expect: Verdict::Missing(Some(SIM_CRASH_STATUS)),
         check: SimCheck::Crash { message: false },
         transcript: "x86_64-sim-hv-crash-kvm.txt",
+        vmbus: None,
     },
 ];
 
@@ -471,6 +479,14 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
         }
         if let Err(e) = transcript::check(&dir.join(boot.transcript), &sim.run.serial, bless) {
             problems.push(e);
+        }
+        if let Some(version) = boot.vmbus {
+            let expected = format!("[hv] VMBus: ok ({version};");
+            if !sim.run.serial.lines().any(|l| l.starts_with(&expected)) {
+                problems.push(format!(
+                    "no `{expected}` line: VMBus {version} not negotiated"
+                ));
+            }
         }
         let stats = sim.stats.as_deref().unwrap_or_default();
         let measured = match boot.check {

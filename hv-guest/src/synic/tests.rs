@@ -757,6 +757,85 @@ fn the_transport_adapter_speaks_status_codes() {
 }
 
 #[test]
+fn the_vmbus_client_posts_and_falls_back_through_the_transport() {
+    use crate::vmbus::{
+        ChannelSlot, ConnectConfig, ConnectionState, Error as VmbusError, GpadlSlot, MonitorPages,
+        VmbusClient,
+    };
+    use hv_defs::vmbus::{VMBUS_MESSAGE_CONNECTION_ID_4, VmbusInitiateContact, VmbusVersion};
+
+    let fake = FakePlatform::new();
+    let mut io = fake.io_pages();
+    // The first post (6.0 on connection 4) is refused as by a host without connection 4;
+    // the second (5.3, also on connection 4) is accepted.
+    let answers = Rc::new(RefCell::new(vec![
+        fail(HvStatus::INVALID_CONNECTION_ID),
+        ok(),
+    ]));
+    let inputs = Rc::new(RefCell::new(Vec::new()));
+    let (next, record) = (answers.clone(), inputs.clone());
+    fake.on_hypercall(move |fake, ctx| {
+        record.borrow_mut().push(ctx.read(fake, ctx.rdx, 256));
+        next.borrow_mut().remove(0)
+    });
+    // SAFETY: the monitor pages are never touched: the fake host does not write memory.
+    let monitor = unsafe { MonitorPages::new(0x10_0000, 0x10_1000) }.unwrap();
+    let mut channels = [ChannelSlot::EMPTY];
+    let mut gpadls = [GpadlSlot::EMPTY];
+    let mut client = VmbusClient::new(
+        ConnectConfig::new(0, monitor, None),
+        &mut channels,
+        &mut gpadls,
+    );
+    let mut transport = SynicTransport::new(sender(&fake, privileges()), &mut io);
+    assert_eq!(
+        client.initiate_contact(&mut transport),
+        Ok(VmbusVersion::WIN10_V5_3)
+    );
+    assert_eq!(
+        client.state(),
+        ConnectionState::Contacting(VmbusVersion::WIN10_V5_3)
+    );
+    let inputs = inputs.borrow();
+    assert_eq!(inputs.len(), 2, "one hypercall per version tried");
+    for (input, version) in inputs
+        .iter()
+        .zip([VmbusVersion::V6_0, VmbusVersion::WIN10_V5_3])
+    {
+        let input = HvPostMessageInput::read_from_bytes(&input[..]).unwrap();
+        assert_eq!(
+            input.connection_id.into_bits(),
+            VMBUS_MESSAGE_CONNECTION_ID_4
+        );
+        assert_eq!(input.message_type, HvMessageType::new(1));
+        assert_eq!(
+            input.payload_size as usize,
+            size_of::<VmbusInitiateContact>()
+        );
+        let contact = VmbusInitiateContact::read_from_prefix(&input.payload[..])
+            .unwrap()
+            .0;
+        assert_eq!(contact.version_requested, version);
+        assert_eq!(contact.monitor_page2, 0x10_1000);
+    }
+    // A denied post reaches the client as the hypervisor's status.
+    let mut io = fake.io_pages();
+    let mut denied = SynicTransport::new(sender(&fake, HvPartitionPrivilegeMask::new()), &mut io);
+    // SAFETY: as above.
+    let monitor = unsafe { MonitorPages::new(0x10_0000, 0x10_1000) }.unwrap();
+    let (mut channels, mut gpadls) = ([ChannelSlot::EMPTY], [GpadlSlot::EMPTY]);
+    let mut client = VmbusClient::new(
+        ConnectConfig::new(0, monitor, None),
+        &mut channels,
+        &mut gpadls,
+    );
+    assert_eq!(
+        client.initiate_contact(&mut denied),
+        Err(VmbusError::Transport(HvError::ACCESS_DENIED))
+    );
+}
+
+#[test]
 fn message_and_flags_survive_a_teardown_cycle() {
     // Enable, use, disable and enable again with the returned pages.
     let fake = partition();

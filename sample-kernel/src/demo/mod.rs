@@ -10,6 +10,7 @@ mod core;
 mod mp;
 mod synic;
 mod time;
+mod vmbus;
 
 use ::core::fmt;
 
@@ -187,7 +188,7 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     step("spinlock notification", core::spinlock_notification),
     step("crash MSRs", synic::crash_msrs),
     step("extended capabilities", core::extended_capabilities),
-    pending("VMBus"),
+    step("VMBus", vmbus::vmbus),
     pending("VSM"),
 ];
 
