@@ -41,6 +41,42 @@ pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Runs several commands at once (each with its output captured), then prints each one's
+/// output in order; an error names every command that failed.
+pub(crate) fn run_parallel(commands: &mut [Command]) -> Result<(), String> {
+    let mut children = Vec::new();
+    for command in commands.iter_mut() {
+        eprintln!("xtask: $ {} (in parallel)", describe(command));
+        let child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", describe(command)))?;
+        children.push(child);
+    }
+    let mut failed = Vec::new();
+    for (command, child) in commands.iter().zip(children) {
+        let output = child
+            .wait_with_output()
+            .map_err(|e| format!("cannot wait for `{}`: {e}", describe(command)))?;
+        eprintln!("xtask: output of `{}`:", describe(command));
+        eprint!("{}", String::from_utf8_lossy(&output.stdout));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        if !output.status.success() {
+            failed.push(format!(
+                "`{}` failed ({})",
+                describe(command),
+                output.status
+            ));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
 /// The command line as a shell would show it.
 pub(crate) fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
