@@ -47,6 +47,7 @@ mod stats;
 mod uart;
 mod uc;
 mod vpset;
+mod vsm;
 mod x86;
 
 pub use error::{Exit, SimError};

@@ -17,6 +17,7 @@ use crate::smp::Sched;
 use crate::stats::{Stats, bump};
 use crate::uart::{COM1, Uart};
 use crate::uc::{Cpu, Engine, Handler, UcError, Unmapped};
+use crate::vsm::VsmState;
 use crate::x86::{self, Delivered, EventKind, Fault};
 
 /// Virtual nanoseconds per guest instruction (a 1 GHz, one-instruction-per-cycle CPU).
@@ -143,6 +144,8 @@ pub(crate) struct Vm {
     /// Which VP runs; the others' CPU state.
     pub(crate) sched: Sched,
     pub(crate) part: Partition,
+    /// Virtual Secure Mode: VTLs, protections.
+    pub(crate) vsm: VsmState,
     blocks: HashMap<u64, Block>,
     hooked: HashSet<u64>,
     pending_sites: Vec<u64>,
@@ -577,6 +580,14 @@ impl Handler for Vm {
         }
     }
 
+    fn on_protected(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64) {
+        self.vsm_violation(cpu, kind, address);
+    }
+
+    fn on_step(&mut self, cpu: &mut Cpu<'_>, address: u64) {
+        self.vsm_step(cpu, address);
+    }
+
     fn on_unmapped(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64, _size: usize) {
         let rip = cpu.read(R::RIP).unwrap_or(0);
         self.cut_block(cpu, rip + 1);
@@ -684,6 +695,7 @@ impl Machine {
             vps,
             sched,
             part: Partition::default(),
+            vsm: VsmState::new(config.vps as usize),
             blocks: HashMap::new(),
             hooked: HashSet::new(),
             pending_sites: Vec::new(),
