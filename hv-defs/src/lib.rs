@@ -93,3 +93,8 @@ pub const HV_PARTITION_ID_SELF: HvPartitionId = u64::MAX;
 
 /// A virtual trust level, 0 (lowest) to 15 (TLFS 15.2, `HV_VTL`).
 pub type HvVtl = u8;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

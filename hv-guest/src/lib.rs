@@ -76,3 +76,8 @@ pub mod vpset;
 pub mod vsm;
 
 pub use hv_defs as defs;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -35,8 +35,8 @@
 //! # The TSC
 //!
 //! [`TscSource`] is the seam: on x64 it is RDTSC (ordered by LFENCE), implemented by
-//! `crate::arch::x86_64::X64`; on arm64 it is the virtual counter CNTVCT_EL0, which the
-//! arm64 platform layer implements when it exists.
+//! `crate::arch::x86_64::X64`; on arm64 it is the virtual counter CNTVCT_EL0 (ordered by
+//! ISB), implemented by `crate::arch::aarch64::Arm64`.
 //!
 //! ```no_run
 //! # #[cfg(target_arch = "x86_64")] {

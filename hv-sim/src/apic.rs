@@ -7,6 +7,8 @@
 pub(crate) const X2APIC_MSR_BASE: u32 = 0x800;
 /// Last MSR of the x2APIC range.
 pub(crate) const X2APIC_MSR_LAST: u32 = 0x8FF;
+/// The x2APIC EOI register.
+pub(crate) const X2APIC_EOI: u32 = 0x80B;
 /// IA32_APIC_BASE.
 pub(crate) const IA32_APIC_BASE: u32 = 0x1B;
 
@@ -228,6 +230,13 @@ impl Apic {
         let vector = highest(&self.isr)?;
         set_bit(&mut self.isr, vector, false);
         Some(vector)
+    }
+
+    /// Whether `vector` is the only vector in service.
+    pub(crate) fn only_in_service(&self, vector: u8) -> bool {
+        let mut expected = [0u32; 8];
+        set_bit(&mut expected, vector, true);
+        self.isr == expected
     }
 
     fn ldr(&self) -> u32 {

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::crash::CrashReport;
 use crate::profile::ProfileError;
 use crate::uc::{UcError, Unmapped};
 
@@ -12,20 +13,27 @@ pub enum Exit {
     DebugExit(u32),
     /// The guest reset the partition through `HV_X64_MSR_RESET`.
     Reset,
-    /// The guest reported a crash through `HV_X64_MSR_CRASH_CTL` (TLFS 4.2.3); the
-    /// parameters P0–P4.
-    Crash([u64; 5]),
+    /// The guest reported a crash through `HV_X64_MSR_CRASH_CTL` (TLFS 4.3): P0–P4 and the
+    /// message, if it used the message form.
+    Crash(CrashReport),
+    /// An arm64 guest ended through semihosting `SYS_EXIT_EXTENDED` with this status.
+    Semihosting(u64),
+    /// An arm64 guest called PSCI `SYSTEM_OFF`.
+    PowerOff,
 }
 
 impl Exit {
     /// The process exit status: `(v << 1) | 1` for a debug exit, like QEMU; 16 for a reset;
-    /// 18 for a crash report.
+    /// 18 for a crash report; the semihosting status itself (its low byte, as a process
+    /// status keeps it), like QEMU; 0 for a power-off, like QEMU.
     #[must_use]
     pub fn status(&self) -> i32 {
         match self {
             Self::DebugExit(value) => ((value << 1) | 1) as i32,
             Self::Reset => 16,
             Self::Crash(_) => 18,
+            Self::Semihosting(status) => i32::from(*status as u8),
+            Self::PowerOff => 0,
         }
     }
 }
@@ -35,7 +43,7 @@ impl Exit {
 pub enum SimError {
     /// A machine configuration the model cannot build.
     Config(String),
-    /// The kernel image is not a loadable ELF64 x86-64 file.
+    /// The kernel image is not a loadable ELF64 x86-64 file or arm64 `Image`.
     Elf(String),
     /// A bad partition profile.
     Profile(ProfileError),
@@ -85,6 +93,14 @@ pub enum SimError {
         /// RIP of the access.
         rip: u64,
     },
+    /// An arm64 exception the model does not deliver to the guest (anything but an
+    /// undefined instruction: aborts, `SVC`, `BRK`), by QEMU's exception number.
+    Arm64Exception {
+        /// QEMU's `EXCP_*` number.
+        exception: u32,
+        /// PC at the exception.
+        pc: u64,
+    },
     /// The emulator failed.
     Emulator {
         /// Unicorn's error.
@@ -98,7 +114,8 @@ impl SimError {
     /// The process exit status the `hv-sim` binary uses (all even, so none collides with
     /// a debug-exit status, which is always odd): 2 configuration or image, 4 triple
     /// fault, 6 instruction limit, 8 time limit, 10 halted forever, 12 unmapped memory,
-    /// 14 emulator failure or privilege change.
+    /// 14 emulator failure, privilege change or an arm64 exception the model does not
+    /// deliver.
     #[must_use]
     pub fn status(&self) -> i32 {
         match self {
@@ -108,7 +125,9 @@ impl SimError {
             Self::TimeLimit { .. } => 8,
             Self::HaltedForever { .. } => 10,
             Self::Unmapped { .. } => 12,
-            Self::Emulator { .. } | Self::PrivilegeChange { .. } => 14,
+            Self::Emulator { .. } | Self::PrivilegeChange { .. } | Self::Arm64Exception { .. } => {
+                14
+            }
         }
     }
 }
@@ -153,6 +172,11 @@ impl fmt::Display for SimError {
                     "{kind:?} of unmapped physical address {address:#x} at {rip:#x}"
                 )
             }
+            Self::Arm64Exception { exception, pc } => write!(
+                f,
+                "exception {exception} at {pc:#x}, which the model does not deliver (only \
+                 undefined instructions are)"
+            ),
             Self::Emulator { error, rip } => write!(f, "emulator error at {rip:#x}: {error:?}"),
         }
     }

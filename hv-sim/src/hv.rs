@@ -32,10 +32,10 @@ use hv_defs::partition::{HvGuestCrashControl, HvPartitionPrivilegeMask};
 use hv_defs::register::HvRegisterName;
 use hv_defs::status::HvStatus;
 use hv_defs::synic::{
-    HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT, HV_SYNIC_FIRST_VALID_VECTOR, HvPostMessageInput,
-    HvSignalEventInput, HvSynicScontrol, HvSynicSiefp, HvSynicSimp, HvSynicSint, HvSynicSversion,
+    HV_SYNIC_FIRST_VALID_VECTOR, HvPostMessageInput, HvSignalEventInput, HvSynicScontrol,
+    HvSynicSiefp, HvSynicSimp, HvSynicSint, HvSynicSversion,
 };
-use hv_defs::timer::{HV_STIMER_COUNT, HvReferenceTscMsr, HvStimerConfig};
+use hv_defs::timer::{HV_STIMER_COUNT, HvStimerConfig};
 use hv_defs::vp::{
     HV_GET_VP_INDEX_FROM_APIC_ID_ELEMENT_SIZE, HV_GET_VP_REGISTERS_INPUT_ELEMENT_SIZE,
     HV_GET_VP_REGISTERS_OUTPUT_ELEMENT_SIZE, HvGetVpIndexFromApicIdInputHeader,
@@ -48,9 +48,14 @@ use unicorn_engine::unicorn_const::RegisterX86 as R;
 use zerocopy::FromBytes;
 
 use crate::apic::{self, Apic, ApicFault, Ipi};
+use crate::crash::CrashReport;
 use crate::error::Exit;
 use crate::machine::{APIC_HZ, Stop, TSC_HZ, Vm};
+use crate::mem::GuestMemory;
+use crate::reftsc::RefTsc;
 use crate::stats::bump;
+use crate::stimer::Stimer;
+use crate::synic::{Synic, page_fits};
 use crate::uc::{Cpu, XMM};
 use crate::vsm;
 
@@ -94,7 +99,7 @@ const SYNIC_VERSION: u64 = 1;
 pub(crate) struct Partition {
     pub(crate) guest_os_id: u64,
     hypercall: HvHypercallMsr,
-    reference_tsc: HvReferenceTscMsr,
+    pub(crate) reftsc: RefTsc,
     crash: [u64; 5],
     reenlightenment: [u64; 3],
     tsc_invariant: HvTscInvariantControl,
@@ -104,22 +109,11 @@ pub(crate) struct Partition {
 
 impl Partition {
     /// Exchanges the partition-wide registers that are private to each VTL (TLFS
-    /// 15.11.1.1: the guest OS id, the hypercall page and the reference TSC page) with
-    /// `other`'s.
+    /// 15.11.1.1) with `other`'s: the guest OS id and the hypercall page.
     pub(crate) fn swap_vtl_private(&mut self, other: &mut Self) {
         std::mem::swap(&mut self.guest_os_id, &mut other.guest_os_id);
         std::mem::swap(&mut self.hypercall, &mut other.hypercall);
-        std::mem::swap(&mut self.reference_tsc, &mut other.reference_tsc);
     }
-}
-
-/// A synthetic timer (TLFS 12.5).
-#[derive(Copy, Clone, Debug, Default)]
-pub(crate) struct Stimer {
-    config: HvStimerConfig,
-    count: u64,
-    /// Absolute expiry in reference time (100 ns units) while armed.
-    deadline: Option<u64>,
 }
 
 /// One virtual processor.
@@ -127,15 +121,11 @@ pub(crate) struct Stimer {
 pub(crate) struct Vp {
     pub(crate) index: HvVpIndex,
     pub(crate) apic: Apic,
-    auto_eoi: [u32; 8],
-    scontrol: HvSynicScontrol,
-    siefp: HvSynicSiefp,
-    simp: HvSynicSimp,
-    /// `HV_X64_MSR_SIRBP`: stored and read back only (its layout is not published).
-    sirbp: u64,
-    sint: [HvSynicSint; 16],
-    stimers: [Stimer; HV_STIMER_COUNT],
+    pub(crate) synic: Synic,
+    pub(crate) stimers: [Stimer; HV_STIMER_COUNT],
     pub(crate) vp_assist: HvVpAssistPageMsr,
+    /// The vector "No EOI required" was set for, while the assist is armed (`assist`).
+    pub(crate) eoi_assist: Option<u8>,
 }
 
 impl Vp {
@@ -143,85 +133,11 @@ impl Vp {
         Self {
             index,
             apic,
-            auto_eoi: [0; 8],
-            scontrol: HvSynicScontrol::new(),
-            siefp: HvSynicSiefp::new(),
-            simp: HvSynicSimp::new(),
-            sirbp: 0,
-            // TLFS 11.8.5: every SINT starts masked.
-            sint: [HvSynicSint::new().with_masked(true); 16],
+            synic: Synic::default(),
             stimers: [Stimer::default(); HV_STIMER_COUNT],
             vp_assist: HvVpAssistPageMsr::new(),
+            eoi_assist: None,
         }
-    }
-
-    /// The GPA of the enabled SIMP page (TLFS 11.8.3), if enabled.
-    pub(crate) fn simp_gpa(&self) -> Option<u64> {
-        self.simp
-            .enable()
-            .then(|| self.simp.into_bits() & GPFN_MASK)
-    }
-
-    /// Whether `vector` was raised by an auto-EOI SINT; clears the mark.
-    pub(crate) fn take_auto_eoi(&mut self, vector: u8) -> bool {
-        let word = &mut self.auto_eoi[usize::from(vector >> 5)];
-        let bit = 1 << (vector & 31);
-        let set = *word & bit != 0;
-        *word &= !bit;
-        set
-    }
-
-    pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.stimers.iter().filter_map(|t| t.deadline).min()
-    }
-
-    /// Fires every timer whose deadline is at or before `now` (reference time).
-    pub(crate) fn fire_timers(&mut self, now: u64) {
-        for i in 0..self.stimers.len() {
-            let timer = self.stimers[i];
-            let Some(deadline) = timer.deadline.filter(|&d| d <= now) else {
-                continue;
-            };
-            if timer.config.direct_mode() {
-                self.apic.accept(timer.config.apic_vector());
-            } else {
-                self.assert_sint(usize::from(timer.config.sintx()));
-            }
-            let timer = &mut self.stimers[i];
-            if timer.config.periodic() && timer.count != 0 {
-                // The next period after now, skipping missed ones.
-                let missed = (now - deadline) / timer.count;
-                timer.deadline = Some(deadline + (missed + 1) * timer.count);
-            } else {
-                timer.deadline = None;
-                timer.config.set_enable(false);
-            }
-        }
-    }
-
-    /// Raises SINT `sint` if the SynIC is enabled and the SINT unmasked (TLFS 11.8.5).
-    fn assert_sint(&mut self, sint: usize) {
-        let value = self.sint[sint];
-        if !self.scontrol.enable() || value.masked() {
-            return;
-        }
-        let vector = value.vector();
-        if self.apic.accept(vector) && value.auto_eoi() {
-            self.auto_eoi[usize::from(vector >> 5)] |= 1 << (vector & 31);
-        }
-    }
-
-    fn arm(&mut self, i: usize, now: u64) {
-        let timer = &mut self.stimers[i];
-        timer.deadline = None;
-        if !timer.config.enable() || timer.count == 0 {
-            return;
-        }
-        timer.deadline = Some(if timer.config.periodic() {
-            now + timer.count
-        } else {
-            timer.count
-        });
     }
 }
 
@@ -270,11 +186,16 @@ impl Vm {
     pub(crate) fn rdmsr(&mut self, cpu: &mut Cpu<'_>, next: u64) {
         let index = cpu.read(R::RCX).unwrap_or(0) as u32;
         bump(&mut self.stats.msr_read, index);
-        match self.read_msr(index) {
+        match self.read_msr(cpu, index) {
             Ok(value) => {
                 let _ = cpu.write(R::RAX, value & 0xFFFF_FFFF);
                 let _ = cpu.write(R::RDX, value >> 32);
                 let _ = cpu.write(R::RIP, next);
+                if index == HV_X64_MSR_GUEST_IDLE {
+                    // TLFS 7.5: the read idles the VP until an interrupt arrives, even one
+                    // RFLAGS.IF masks; the run loop idles it (and may run another VP).
+                    self.finish(cpu, Stop::Idle);
+                }
             }
             Err(fault) => self.msr_fault(cpu, fault),
         }
@@ -306,7 +227,7 @@ impl Vm {
         }
     }
 
-    fn read_msr(&mut self, index: u32) -> MsrResult<u64> {
+    fn read_msr(&mut self, cpu: &mut Cpu<'_>, index: u32) -> MsrResult<u64> {
         if native_msr(index) {
             return Err(MsrFault::Native);
         }
@@ -314,7 +235,9 @@ impl Vm {
             IA32_TSC => return Ok(self.tsc()),
             apic::IA32_APIC_BASE => return Ok(self.vp().apic.base()),
             apic::X2APIC_MSR_BASE..=apic::X2APIC_MSR_LAST => {
-                return Ok(self.vp().apic.read_msr(index)?);
+                // ISR and PPR must show an EOI the guest skipped through the assist.
+                self.assist_sync(cpu, self.cur());
+                return Ok(self.vp_mut().apic.read_msr(index)?);
             }
             _ => {}
         }
@@ -328,20 +251,20 @@ impl Vm {
             HV_X64_MSR_RESET => 0,
             HV_X64_MSR_VP_RUNTIME => self.vp_runtime_ns(self.cur()) / 100,
             HV_X64_MSR_TIME_REF_COUNT => now_ref,
-            HV_X64_MSR_REFERENCE_TSC => self.part.reference_tsc.into_bits(),
+            HV_X64_MSR_REFERENCE_TSC => self.part.reftsc.msr.into_bits(),
             HV_X64_MSR_TSC_FREQUENCY => TSC_HZ,
             HV_X64_MSR_APIC_FREQUENCY => APIC_HZ,
             HV_X64_MSR_ICR if vp.apic.x2apic() => vp.apic.read_msr(0x830)?,
             HV_X64_MSR_ICR => 0,
             HV_X64_MSR_TPR => u64::from(vp.apic.tpr()),
             HV_X64_MSR_VP_ASSIST_PAGE => vp.vp_assist.into_bits(),
-            HV_X64_MSR_SCONTROL => vp.scontrol.into_bits(),
+            HV_X64_MSR_SCONTROL => vp.synic.scontrol.into_bits(),
             HV_X64_MSR_SVERSION => HvSynicSversion::from_bits(SYNIC_VERSION).into_bits(),
-            HV_X64_MSR_SIEFP => vp.siefp.into_bits(),
-            HV_X64_MSR_SIMP => vp.simp.into_bits(),
-            HV_X64_MSR_SIRBP => vp.sirbp,
+            HV_X64_MSR_SIEFP => vp.synic.siefp.into_bits(),
+            HV_X64_MSR_SIMP => vp.synic.simp.into_bits(),
+            HV_X64_MSR_SIRBP => vp.synic.sirbp,
             HV_X64_MSR_SINT0..=HV_X64_MSR_SINT15 => {
-                vp.sint[(index - HV_X64_MSR_SINT0) as usize].into_bits()
+                vp.synic.sint[(index - HV_X64_MSR_SINT0) as usize].into_bits()
             }
             HV_X64_MSR_STIMER0_CONFIG..=HV_X64_MSR_STIMER3_COUNT => {
                 let n = (index - HV_X64_MSR_STIMER0_CONFIG) as usize;
@@ -352,11 +275,10 @@ impl Vm {
                     timer.count
                 }
             }
-            // TLFS 7.5: reading the guest idle MSR idles the VP until an interrupt; the
-            // model reads it as 0 (HLT-like waiting is not modelled for it).
+            // TLFS 7.5: the value means nothing; `rdmsr` idles the VP after the read.
             HV_X64_MSR_GUEST_IDLE => 0,
-            // TLFS 4.3: reading the crash control MSR reports the supported actions.
-            HV_X64_MSR_CRASH_CTL => HvGuestCrashControl::NOTIFY.into_bits(),
+            // TLFS 4.3.1.1: reading the crash control MSR reports the supported actions.
+            HV_X64_MSR_CRASH_CTL => self.crash_control().into_bits(),
             HV_X64_MSR_CRASH_P0..HV_X64_MSR_CRASH_CTL => {
                 self.part.crash[(index - HV_X64_MSR_CRASH_P0) as usize]
             }
@@ -377,9 +299,17 @@ impl Vm {
         match index {
             IA32_TSC => {
                 self.tsc_offset += i128::from(value) - i128::from(self.tsc());
+                self.reftsc_tsc_changed(cpu);
                 return Ok(());
             }
             apic::IA32_APIC_BASE => return Ok(self.vp_mut().apic.set_base(value)?),
+            apic::X2APIC_EOI => {
+                if !self.vp_mut().apic.x2apic() || value != 0 {
+                    return Err(MsrFault::Gp);
+                }
+                self.end_of_interrupt(cpu, self.cur());
+                return Ok(());
+            }
             apic::X2APIC_MSR_BASE..=apic::X2APIC_MSR_LAST => {
                 if let Some(ipi) = self.vp_mut().apic.write_msr(index, value)? {
                     self.send_ipi(cpu, ipi);
@@ -398,10 +328,10 @@ impl Vm {
                     return Err(MsrFault::Stop(Exit::Reset));
                 }
             }
-            HV_X64_MSR_REFERENCE_TSC => self.set_reference_tsc(cpu, value)?,
-            HV_X64_MSR_EOI => {
-                self.vp_mut().apic.eoi();
-            }
+            HV_X64_MSR_REFERENCE_TSC => self
+                .set_reference_tsc(cpu, value)
+                .map_err(|_| MsrFault::Gp)?,
+            HV_X64_MSR_EOI => self.end_of_interrupt(cpu, self.cur()),
             HV_X64_MSR_ICR => {
                 let ipi = if self.vp().apic.x2apic() {
                     self.vp_mut().apic.write_msr(0x830, value)?
@@ -419,25 +349,23 @@ impl Vm {
                 }
                 self.vp_mut().apic.set_tpr(value as u8);
             }
-            HV_X64_MSR_VP_ASSIST_PAGE => {
-                let vp = self.vp_mut();
-                vp.vp_assist = HvVpAssistPageMsr::from_bits(preserve(
-                    vp.vp_assist.into_bits(),
-                    value,
-                    HvVpAssistPageMsr::RESERVED_MASK,
-                ));
-            }
+            HV_X64_MSR_VP_ASSIST_PAGE => self.set_vp_assist(cpu, value)?,
             HV_X64_MSR_SCONTROL => {
-                let vp = self.vp_mut();
-                vp.scontrol = HvSynicScontrol::from_bits(preserve(
-                    vp.scontrol.into_bits(),
+                let synic = &mut self.vp_mut().synic;
+                synic.scontrol = HvSynicScontrol::from_bits(preserve(
+                    synic.scontrol.into_bits(),
                     value,
                     HvSynicScontrol::RESERVED_MASK,
                 ));
+                self.synic_scan(cpu, self.cur());
             }
-            HV_X64_MSR_SIEFP | HV_X64_MSR_SIMP => self.set_synic_page(cpu, index, value)?,
-            HV_X64_MSR_SIRBP => self.vp_mut().sirbp = value,
-            HV_X64_MSR_EOM => {}
+            HV_X64_MSR_SIEFP | HV_X64_MSR_SIMP => {
+                self.set_synic_page(cpu, index, value)?;
+                self.synic_scan(cpu, self.cur());
+            }
+            HV_X64_MSR_SIRBP => self.vp_mut().synic.sirbp = value,
+            // TLFS 11.8.6: any write makes the hypervisor scan the queues.
+            HV_X64_MSR_EOM => self.synic_scan(cpu, self.cur()),
             HV_X64_MSR_SINT0..=HV_X64_MSR_SINT15 => {
                 let new = HvSynicSint::from_bits(value);
                 // An unmasked vector below 16 is rejected (TLFS 11.8.5; as KVM does).
@@ -453,37 +381,34 @@ impl Vm {
                     .with_auto_eoi(true)
                     .with_polling(polling)
                     .into_bits();
-                let slot = &mut self.vp_mut().sint[(index - HV_X64_MSR_SINT0) as usize];
+                let slot = &mut self.vp_mut().synic.sint[(index - HV_X64_MSR_SINT0) as usize];
                 *slot = HvSynicSint::from_bits(preserve(slot.into_bits(), value, !writable));
             }
             HV_X64_MSR_STIMER0_CONFIG..=HV_X64_MSR_STIMER3_COUNT => {
                 let n = (index - HV_X64_MSR_STIMER0_CONFIG) as usize;
                 let direct_ok = self.profile.features().direct_synthetic_timers();
-                let vp = self.vp_mut();
-                let timer = &mut vp.stimers[n / 2];
+                let timer = &mut self.vp_mut().stimers[n / 2];
                 if n % 2 == 0 {
                     let config = HvStimerConfig::from_bits(value);
                     if config.has_reserved_bits() || (config.direct_mode() && !direct_ok) {
                         return Err(MsrFault::Gp);
                     }
-                    timer.config = config;
+                    timer.write_config(config, now_ref);
                 } else {
-                    timer.count = value;
-                    if value == 0 {
-                        timer.config.set_enable(false);
-                    } else if timer.config.auto_enable() {
-                        timer.config.set_enable(true);
-                    }
+                    timer.write_count(value, now_ref);
                 }
-                vp.arm(n / 2, now_ref);
-                vp.fire_timers(now_ref);
+                self.run_timers(cpu, self.cur());
             }
             HV_X64_MSR_CRASH_P0..HV_X64_MSR_CRASH_CTL => {
                 self.part.crash[(index - HV_X64_MSR_CRASH_P0) as usize] = value;
             }
             HV_X64_MSR_CRASH_CTL => {
-                if HvGuestCrashControl::from_bits(value).crash_notify() {
-                    return Err(MsrFault::Stop(Exit::Crash(self.part.crash)));
+                let control = HvGuestCrashControl::from_bits(value);
+                if control.crash_notify() {
+                    let offered = self.crash_control();
+                    let report = CrashReport::record(self.part.crash, control, offered, cpu);
+                    self.stats.crash = Some(report.clone());
+                    return Err(MsrFault::Stop(Exit::Crash(report)));
                 }
             }
             HV_X64_MSR_REENLIGHTENMENT_CONTROL
@@ -549,30 +474,35 @@ impl Vm {
         Ok(())
     }
 
-    fn set_reference_tsc(&mut self, cpu: &mut Cpu<'_>, value: u64) -> MsrResult<()> {
-        let old = self.part.reference_tsc;
-        let new = HvReferenceTscMsr::from_bits(preserve(
+    /// What `HV_X64_MSR_CRASH_CTL` reports (TLFS 4.3.1.1).
+    fn crash_control(&self) -> HvGuestCrashControl {
+        self.profile
+            .hv
+            .as_ref()
+            .map_or(HvGuestCrashControl::new(), |hv| hv.crash_control)
+    }
+
+    /// A write of `HV_X64_MSR_VP_ASSIST_PAGE` (TLFS 7.8.7): the page is an overlay that
+    /// starts zeroed; an armed EOI assist is withdrawn with the old page.
+    fn set_vp_assist(&mut self, cpu: &mut Cpu<'_>, value: u64) -> MsrResult<()> {
+        let old = self.vp().vp_assist;
+        let new = HvVpAssistPageMsr::from_bits(preserve(
             old.into_bits(),
             value,
-            HvReferenceTscMsr::RESERVED_MASK,
+            HvVpAssistPageMsr::RESERVED_MASK,
         ));
         let gpa = new.into_bits() & GPFN_MASK;
-        if new.enable() && gpa + HV_PAGE_SIZE as u64 > self.ram_bytes {
+        if new.enable() && !page_fits(gpa, self.ram_bytes) {
             return Err(MsrFault::Gp);
         }
+        self.assist_withdraw(cpu, self.cur());
         if old.enable() {
             self.unmap_overlay(cpu, old.into_bits() & GPFN_MASK);
         }
         if new.enable() {
-            // TLFS 12.7.2: reference time = ((TSC * scale) >> 64) + offset; the TSC runs
-            // at TSC_HZ and the reference counter at 10 MHz.
-            let scale = ((1u128 << 64) * 10_000_000 / u128::from(TSC_HZ)) as u64;
-            let mut page = vec![0u8; HV_PAGE_SIZE];
-            page[0..4].copy_from_slice(&1u32.to_le_bytes());
-            page[8..16].copy_from_slice(&scale.to_le_bytes());
-            self.map_overlay(cpu, gpa, &page);
+            self.map_overlay(cpu, gpa, &[0u8; HV_PAGE_SIZE]);
         }
-        self.part.reference_tsc = new;
+        self.vp_mut().vp_assist = new;
         Ok(())
     }
 
@@ -580,9 +510,9 @@ impl Vm {
         // SIMP and SIEFP share their layout: enable bit 0, RsvdP 11:1, GPN 63:12
         // (TLFS 11.8.3, 11.8.4).
         let old = if index == HV_X64_MSR_SIMP {
-            self.vp().simp.into_bits()
+            self.vp_mut().synic.simp.into_bits()
         } else {
-            self.vp().siefp.into_bits()
+            self.vp_mut().synic.siefp.into_bits()
         };
         let new = preserve(old, value, HvSynicSimp::RESERVED_MASK);
         let (old_enabled, new_enabled) = (old & 1 != 0, new & 1 != 0);
@@ -597,45 +527,45 @@ impl Vm {
             self.map_overlay(cpu, new & GPFN_MASK, &[0u8; HV_PAGE_SIZE]);
         }
         if index == HV_X64_MSR_SIMP {
-            self.vp_mut().simp = HvSynicSimp::from_bits(new);
+            self.vp_mut().synic.simp = HvSynicSimp::from_bits(new);
         } else {
-            self.vp_mut().siefp = HvSynicSiefp::from_bits(new);
+            self.vp_mut().synic.siefp = HvSynicSiefp::from_bits(new);
         }
         Ok(())
     }
 
     /// Covers the RAM page at `gpa` with `content`, keeping the RAM contents to restore
     /// when the overlay goes away (TLFS 5.2.1).
-    fn map_overlay(&mut self, cpu: &mut Cpu<'_>, gpa: u64, content: &[u8]) {
-        let mut saved = vec![0u8; 0x1000];
-        if cpu.read_mem(gpa, &mut saved).is_ok() {
+    pub(crate) fn map_overlay(&mut self, mem: &mut dyn GuestMemory, gpa: u64, content: &[u8]) {
+        let mut saved = vec![0u8; HV_PAGE_SIZE];
+        if mem.read_phys(gpa, &mut saved) {
             self.part.overlays.entry(gpa).or_insert(saved);
         }
-        let _ = cpu.write_mem(gpa, content);
-        let _ = cpu.flush_code(gpa, gpa + 0x1000);
+        mem.write_phys(gpa, content);
+        mem.flush_phys(gpa, HV_PAGE_SIZE as u64);
     }
 
-    fn unmap_overlay(&mut self, cpu: &mut Cpu<'_>, gpa: u64) {
+    pub(crate) fn unmap_overlay(&mut self, mem: &mut dyn GuestMemory, gpa: u64) {
         if let Some(saved) = self.part.overlays.remove(&gpa) {
-            let _ = cpu.write_mem(gpa, &saved);
-            let _ = cpu.flush_code(gpa, gpa + 0x1000);
+            mem.write_phys(gpa, &saved);
+            mem.flush_phys(gpa, HV_PAGE_SIZE as u64);
         }
     }
 }
 
 /// The input and output sizes of a call the model serves, from the call's wire types.
-struct CallLayout {
+pub(crate) struct CallLayout {
     /// Fixed input header bytes.
-    input: usize,
+    pub(crate) input: usize,
     /// Input bytes per rep element.
-    rep_input: usize,
+    pub(crate) rep_input: usize,
     /// Output bytes (simple call) or output bytes per rep element.
-    output: usize,
+    pub(crate) output: usize,
 }
 
 /// The calls the model serves and their layouts (each call's TLFS section); every other
 /// code is answered with `HV_STATUS_INVALID_HYPERCALL_CODE`.
-fn layout(code: HvCallCode) -> Option<CallLayout> {
+pub(crate) fn layout(code: HvCallCode) -> Option<CallLayout> {
     let simple = |input, output| CallLayout {
         input,
         rep_input: 0,
@@ -721,7 +651,7 @@ fn layout(code: HvCallCode) -> Option<CallLayout> {
 /// `EnableExtendedHypercalls` for every extended call, `StartVirtualProcessor` for
 /// `HvCallStartVirtualProcessor`, `AccessVpIndex` for `HvCallGetVpIndexFromApicId` and
 /// `AccessVsm` for the VSM calls.
-fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
+pub(crate) fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
     let none = HvPartitionPrivilegeMask::new();
     match info.code {
         HvCallCode::HvCallGetVpRegisters | HvCallCode::HvCallSetVpRegisters => {
@@ -1008,19 +938,8 @@ impl Vm {
                 self.stats.long_spin_waits += 1;
                 Done(HvStatus::SUCCESS, 0)
             }
-            HvCallCode::HvCallPostMessage => {
-                // TLFS 11.10.1: payload of at most 240 bytes; no connection exists here.
-                let too_long = HvPostMessageInput::read_from_bytes(input).map_or(true, |m| {
-                    m.payload_size as usize > HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT
-                });
-                if too_long {
-                    Done(HvStatus::INVALID_PARAMETER, 0)
-                } else {
-                    Done(HvStatus::INVALID_CONNECTION_ID, 0)
-                }
-            }
-            // TLFS 11.10.2: no connection exists here.
-            HvCallCode::HvCallSignalEvent => Done(HvStatus::INVALID_CONNECTION_ID, 0),
+            HvCallCode::HvCallPostMessage => Done(self.post_message(cpu, input), 0),
+            HvCallCode::HvCallSignalEvent => Done(self.signal_event(cpu, input), 0),
             HvCallCode::HvExtCallQueryCapabilities => {
                 // No extended hypercall besides this query is implemented.
                 output.copy_from_slice(&0u64.to_le_bytes());

@@ -1,5 +1,5 @@
-//! `hv-sim`: a model of the Hyper-V host that boots x86-64 guest kernels on the Unicorn
-//! CPU emulator, without Hyper-V or KVM.
+//! `hv-sim`: a model of the Hyper-V host that boots x86-64 and arm64 guest kernels on the
+//! Unicorn CPU emulator, without Hyper-V or KVM.
 //!
 //! The model provides what a guest kernel sees of a Hyper-V partition: the hypervisor
 //! CPUID leaves, the synthetic MSRs and the hypercall interface, each following a
@@ -32,30 +32,51 @@
 //! without per-instruction callbacks. Unicorn never delivers exceptions or interrupts to
 //! the guest: the model does, through the guest's IDT ([`x86`]).
 //!
+//! # arm64
+//!
+//! [`Arm64Machine`] boots an arm64 Linux `Image` at EL1 on QEMU `virt`'s layout (GICv3,
+//! generic timer, PL011, a generated device tree) and models the Microsoft hypervisor's
+//! arm64 interface: the SMCCC UID query, hypercalls through `hvc #0` and `hvc #1`, the
+//! synthetic registers (including the SynIC and synthetic timers, delivered to GIC
+//! interrupt ids) and PSCI. `MRS`/`MSR` of the generic timer and GIC CPU interface
+//! registers are trapped with Unicorn's system register hooks; see the `arm64` module.
+//!
 //! Licence: GPL-2.0-only, because Unicorn is GPL-2.0. No library of this workspace
 //! depends on this crate.
 
 mod acpi;
 mod apic;
+mod arm64;
+mod assist;
+mod crash;
 mod error;
 mod flush;
 mod hv;
 mod machine;
+mod mem;
 mod profile;
+mod reftsc;
 mod smp;
 mod stats;
+mod stimer;
+mod synic;
 mod uart;
 mod uc;
 mod vpset;
 mod vsm;
 mod x86;
 
+pub use arm64::{Arm64Machine, is_image as is_arm64_image};
+pub use crash::{CrashMessage, CrashReport};
 pub use error::{Exit, SimError};
 pub use hv::{
     CLOBBER_BYTE, HYPERCALL_PAGE_ENTRY, HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN,
 };
-pub use machine::{APIC_HZ, Config, Image, Machine, NS_PER_INSTRUCTION, TSC_HZ};
+pub use machine::{
+    APIC_HZ, Config, DEFAULT_REFTSC_UPDATE_NS, Image, Machine, NS_PER_INSTRUCTION, TSC_HZ,
+};
 pub use profile::{HvFlag, HvImplementation, HvInterface, Profile, ProfileError};
 pub use smp::SLICE_INSTRUCTIONS;
-pub use stats::{FlushCounts, Stats};
+pub use stats::{FlushCounts, Stats, SynicStats};
+pub use synic::{Connection, ECHO_CONNECTION_ID, EVENT_CONNECTION_ID, LOOPBACK_SINT, Port};
 pub use uc::{UcError, Unmapped};

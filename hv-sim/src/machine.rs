@@ -27,6 +27,9 @@ pub const TSC_HZ: u64 = 2_500_000_000;
 /// APIC timer frequency reported by `HV_X64_MSR_APIC_FREQUENCY`.
 pub const APIC_HZ: u64 = 200_000_000;
 
+/// How often the reference TSC page is republished by default: every millisecond.
+pub const DEFAULT_REFTSC_UPDATE_NS: u64 = 1_000_000;
+
 /// The QEMU `isa-debug-exit` port.
 const DEBUG_EXIT_PORT: u16 = 0xF4;
 
@@ -69,6 +72,12 @@ pub struct Config {
     /// At most this many reps of a rep hypercall are completed per `vmcall`; the rest
     /// continue per TLFS 3.3 (RIP not advanced, RCX's rep start index updated).
     pub reps_per_call: u16,
+    /// While the reference TSC page is enabled, republish it (new sequence) every this
+    /// many virtual nanoseconds, at the guest's next RDTSC (see the `reftsc` module).
+    pub reftsc_update_ns: Option<u64>,
+    /// Every Nth republication of the reference TSC page sets its sequence to 0 (invalid)
+    /// until the next one; 0 never does.
+    pub reftsc_invalid_every: u32,
 }
 
 impl Default for Config {
@@ -81,6 +90,8 @@ impl Default for Config {
             profile: Profile::kvm(),
             echo_serial: false,
             reps_per_call: 2,
+            reftsc_update_ns: Some(DEFAULT_REFTSC_UPDATE_NS),
+            reftsc_invalid_every: 0,
         }
     }
 }
@@ -123,6 +134,9 @@ pub(crate) enum Stop {
     Rescan,
     /// The running VP's time slice is over; resume another runnable VP.
     Switch,
+    /// The running VP read `HV_X64_MSR_GUEST_IDLE` (TLFS 7.5): idle it until an interrupt,
+    /// even a masked one, is pending.
+    Idle,
 }
 
 /// The model state every hook works on.
@@ -133,6 +147,8 @@ pub(crate) struct Vm {
     max_instructions: Option<u64>,
     pub(crate) max_time_ns: Option<u64>,
     pub(crate) reps_per_call: u16,
+    pub(crate) reftsc_update_ns: Option<u64>,
+    pub(crate) reftsc_invalid_every: u32,
     /// Virtual time in ns.
     pub(crate) now_ns: u64,
     /// Offset added to the TSC by IA32_TSC writes.
@@ -171,7 +187,7 @@ impl Vm {
         self.now_ns / 100
     }
 
-    fn finish(&mut self, cpu: &mut Cpu<'_>, stop: Stop) {
+    pub(crate) fn finish(&mut self, cpu: &mut Cpu<'_>, stop: Stop) {
         self.stop = Some(stop);
         if let Err(error) = cpu.stop() {
             self.stop = Some(Stop::Error(SimError::Emulator { error, rip: 0 }));
@@ -232,15 +248,24 @@ impl Vm {
     /// Delivers the highest deliverable APIC interrupt of the running VP if RFLAGS.IF
     /// allows it. Returns whether one was delivered.
     pub(crate) fn try_interrupt(&mut self, cpu: &mut Cpu<'_>) -> bool {
-        let Some(vector) = self.vp().apic.deliverable() else {
+        self.assist_sync(cpu, self.cur());
+        let Some(vector) = self.vp_mut().apic.deliverable() else {
             return false;
         };
         match cpu.read(R::RFLAGS) {
             Ok(flags) if flags & (1 << 9) != 0 => {}
             _ => return false,
         }
-        let auto_eoi = self.vp_mut().take_auto_eoi(vector);
+        self.assist_withdraw(cpu, self.cur());
+        // TLFS 11.8.5: AutoEOI ends the interrupt on delivery, without ISR bookkeeping;
+        // that EOI lets queued messages in like any other.
+        let auto_eoi = self.vp_mut().synic.is_auto_eoi(vector);
         self.vp_mut().apic.acknowledge(vector, auto_eoi);
+        if auto_eoi {
+            self.synic_scan(cpu, self.cur());
+        } else {
+            self.assist_arm(cpu, 0, vector);
+        }
         bump(&mut self.stats.interrupt, vector);
         let rip = cpu.read(R::RIP).unwrap_or(0);
         match x86::deliver(cpu, vector, EventKind::External) {
@@ -276,19 +301,22 @@ impl Vm {
     }
 
     /// Advances virtual time by `ns` and fires the timers that expire.
-    pub(crate) fn advance(&mut self, ns: u64) {
+    pub(crate) fn advance(&mut self, cpu: &mut Cpu<'_>, ns: u64) {
         self.now_ns += ns;
-        let now_ref = self.ref_time();
-        for vp in &mut self.vps {
-            vp.fire_timers(now_ref);
+        // Readers of an invalid page read no TSC, so the update that makes it valid again
+        // comes with time, not with an RDTSC.
+        if self.part.reftsc.is_invalid() {
+            self.reftsc_tick(cpu, self.now_ns);
+        }
+        for vp in 0..self.vps.len() {
+            self.run_timers(cpu, vp);
         }
     }
 
-    /// The earliest armed timer deadline in ns.
+    /// The earliest timer deadline that can wake a VP, in ns.
     pub(crate) fn next_deadline_ns(&self) -> Option<u64> {
-        self.vps
-            .iter()
-            .filter_map(Vp::next_deadline)
+        (0..self.vps.len())
+            .filter_map(|vp| self.next_timer(vp))
             .min()
             .map(|r| r.saturating_mul(100))
     }
@@ -393,7 +421,7 @@ impl Handler for Vm {
         }
         self.instructions += block.instructions;
         self.current = Some((address, size, block.instructions));
-        self.advance(block.instructions * NS_PER_INSTRUCTION);
+        self.advance(cpu, block.instructions * NS_PER_INSTRUCTION);
         if let Some(limit) = self.max_instructions
             && self.instructions > limit
         {
@@ -483,7 +511,9 @@ impl Handler for Vm {
         let ahead = self.unexecuted(cpu, rip + 1) * NS_PER_INSTRUCTION;
         self.now_ns -= ahead;
         let tsc = self.tsc();
+        let at_ns = self.now_ns;
         self.now_ns += ahead;
+        self.reftsc_tick(cpu, at_ns);
         let _ = cpu.write(R::RAX, tsc & 0xFFFF_FFFF);
         let _ = cpu.write(R::RDX, tsc >> 32);
         if rdtscp {
@@ -687,6 +717,8 @@ impl Machine {
             max_instructions: config.max_instructions,
             max_time_ns: config.max_time_ns,
             reps_per_call: config.reps_per_call,
+            reftsc_update_ns: config.reftsc_update_ns.filter(|&ns| ns > 0),
+            reftsc_invalid_every: config.reftsc_invalid_every,
             now_ns: 0,
             tsc_offset: 0,
             instructions: 0,
@@ -820,11 +852,15 @@ impl Machine {
                     match vm.stop.take() {
                         Some(Stop::Exit(exit)) => return Ok(exit),
                         Some(Stop::Error(error)) => return Err(error),
-                        Some(Stop::Rescan | Stop::Switch) | None => {}
+                        Some(Stop::Rescan | Stop::Switch | Stop::Idle) | None => {}
                     }
                 }
+                (Some(Stop::Idle), _) => {
+                    vm.halt(&mut cpu, rip, true)?;
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
                 (None, Ok(())) => {
-                    vm.halt(&mut cpu, rip)?;
+                    vm.halt(&mut cpu, rip, false)?;
                     rip = cpu.read(R::RIP).map_err(emulator)?;
                 }
             }

@@ -1,7 +1,9 @@
-//! `hv-sim <kernel.elf> [--profile none|kvm|hyperv] [--hv <flags>] [--mem MiB] [--vps N]
-//! [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet]`
+//! `hv-sim <kernel> [--profile none|kvm|hyperv] [--hv <flags>] [--mem MiB] [--vps N]
+//! [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet] [--append <cmdline>]`
 //!
-//! Boots the kernel through its 64-bit entry and exits with the guest's debug-exit status
+//! Boots an x86-64 ELF kernel through its 64-bit entry, or an arm64 Linux `Image` (found by
+//! its header magic; `--append` is its device tree's command line, the profile defaults to
+//! `hyperv` and `kvm` does not exist there), and exits with the guest's debug-exit status
 //! (`(v << 1) | 1`, like QEMU's `isa-debug-exit`), or with an even status for a model
 //! error (see `SimError::status`): 2 usage, configuration or image; 4 triple fault;
 //! 6 instruction limit; 8 time limit; 10 halted forever; 12 unmapped memory; 14 emulator
@@ -9,12 +11,17 @@
 
 use std::process::ExitCode;
 
-use hv_sim::{Config, Image, Machine, Profile, SimError};
+use hv_sim::{Arm64Machine, Config, Exit, Image, Machine, Profile, SimError, is_arm64_image};
 
-const USAGE: &str = "usage: hv-sim <kernel.elf> [--profile none|kvm|hyperv] [--hv <flags>] \
-[--mem MiB] [--vps N] [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet]";
+const USAGE: &str = "usage: hv-sim <kernel.elf|Image> [--profile none|kvm|hyperv] [--hv <flags>] \
+[--mem MiB] [--vps N] [--max-instructions N] [--max-time-ms N] [--stats json] [--quiet] \
+[--append <cmdline>]";
 
 struct Args {
+    /// `--append`: the arm64 device tree's command line.
+    append: Option<String>,
+    /// Neither `--profile` nor `--hv` was given.
+    defaulted: bool,
     kernel: String,
     config: Config,
     stats: bool,
@@ -38,6 +45,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         ..Config::default()
     };
     let mut stats = false;
+    let mut append = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--profile" => profile = Some(args.next().ok_or("--profile needs a value")?),
@@ -62,6 +70,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 _ => return Err("--stats takes `json`".into()),
             },
             "--quiet" => config.echo_serial = false,
+            "--append" => append = Some(args.next().ok_or("--append needs a value")?),
             "-h" | "--help" => return Err(USAGE.into()),
             other if other.starts_with('-') => return Err(format!("unknown option `{other}`")),
             other if kernel.is_none() => kernel = Some(other.to_string()),
@@ -70,7 +79,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     config.profile =
         Profile::parse(profile.as_deref(), hv.as_deref()).map_err(|e| e.to_string())?;
+    let defaulted = profile.is_none() && hv.is_none();
     Ok(Args {
+        append,
+        defaulted,
         kernel: kernel.ok_or(USAGE)?,
         config,
         stats,
@@ -92,15 +104,41 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = Machine::new(&args.config, &Image::Elf(&image)).and_then(|mut machine| {
-        let result = machine.run();
-        if args.stats {
-            println!("{}", machine.stats().to_json());
+    let result = if is_arm64_image(&image) {
+        // An arm64 kernel: KVM has no Hyper-V emulation there, so the default is `hyperv`.
+        let mut config = args.config.clone();
+        if args.defaulted {
+            config.profile = Profile::hyperv();
         }
-        result
-    });
+        let bootargs = args.append.as_deref().unwrap_or("");
+        Arm64Machine::new(&config, &image, bootargs).and_then(|mut machine| {
+            let result = machine.run();
+            if args.stats {
+                println!("{}", machine.stats().to_json());
+            }
+            result
+        })
+    } else if args.append.is_some() {
+        Err(SimError::Config(
+            "--append sets the arm64 device tree's command line; the x86-64 entry takes none"
+                .into(),
+        ))
+    } else {
+        Machine::new(&args.config, &Image::Elf(&image)).and_then(|mut machine| {
+            let result = machine.run();
+            if args.stats {
+                println!("{}", machine.stats().to_json());
+            }
+            result
+        })
+    };
     let status = match result {
-        Ok(exit) => exit.status(),
+        Ok(exit) => {
+            if let Exit::Crash(report) = &exit {
+                eprintln!("hv-sim: the guest reported a crash: {report}");
+            }
+            exit.status()
+        }
         Err(error) => {
             eprintln!("hv-sim: {error}");
             SimError::status(&error)

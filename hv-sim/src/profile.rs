@@ -31,6 +31,14 @@
 //!   240 VPs (the Hyper-V generation 2 maximum), no other limit reported. Leaves 0x40000006
 //!   to 0x4000000B are zero (no hardware features reported, not nested), 0x4000000C
 //!   reports no isolation; maximum leaf 0x4000000C.
+//! * Crash capabilities: KVM's `HV_X64_MSR_CRASH_CTL` reads `CrashNotify` only (Linux
+//!   `arch/x86/kvm/hyperv.c`); Hyper-V also offers `CrashMessage`, which Linux uses there.
+//! * Loopback connections ([`Connection`]): none exist on Hyper-V or with QEMU's `hv-synic`
+//!   alone; they are test fixtures of this model. `hyperv` gets
+//!   [`Connection::hyperv_loopback`] (TLFS port rules); `kvm` (and `--profile kvm --hv ...`)
+//!   gets [`Connection::qemu_testdev`], what QEMU offers once its `hyperv-testdev` device
+//!   has created its echo and event connections; `--hv` flags alone get none, like QEMU
+//!   without the device.
 
 use core::fmt;
 
@@ -42,7 +50,9 @@ use hv_defs::cpuid::{
     HvHypervisorVersion, HvImplementationLimits,
 };
 use hv_defs::hypercall::HvCallCode;
-use hv_defs::partition::HvPartitionPrivilegeMask;
+use hv_defs::partition::{HvGuestCrashControl, HvPartitionPrivilegeMask};
+
+use crate::synic::Connection;
 
 /// The hypervisor interface a profile exposes (absent for [`Profile::none`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +72,10 @@ pub struct HvInterface {
     pub version_after_guest_id: bool,
     /// CPUID 0x40000005 (TLFS 2.4.6).
     pub limits: HvImplementationLimits,
+    /// What `HV_X64_MSR_CRASH_CTL` reads (TLFS 4.3.1.1), when the crash MSRs exist.
+    pub crash_control: HvGuestCrashControl,
+    /// Connections to ports the partition can post messages or signal events to.
+    pub connections: Vec<Connection>,
     /// Which hypervisor's hypercall set the partition sees.
     pub implementation: HvImplementation,
     /// Refuse hypercalls the CPUID leaves do not offer, with `HV_STATUS_ACCESS_DENIED`
@@ -357,6 +371,8 @@ impl Profile {
             version: QEMU_VERSION,
             version_after_guest_id: false,
             limits: HvImplementationLimits::new(),
+            crash_control: HvGuestCrashControl::NOTIFY,
+            connections: Vec::new(),
             implementation: HvImplementation::Kvm,
             enforce_cpuid: false,
         };
@@ -369,13 +385,22 @@ impl Profile {
         })
     }
 
-    /// QEMU's usual Windows flag set (see [`KVM_FLAGS`]) with `hv-spinlocks=0x1fff`.
+    /// QEMU's usual Windows flag set (see [`KVM_FLAGS`]) with `hv-spinlocks=0x1fff`, and the
+    /// connections of QEMU's `hyperv-testdev` ([`Connection::qemu_testdev`]).
     #[must_use]
     pub fn kvm() -> Self {
         match Self::qemu("kvm", &KVM_FLAGS, KVM_SPINLOCKS) {
-            Ok(profile) => profile,
+            Ok(profile) => profile.with_testdev(),
             Err(_) => unreachable!("the kvm flag set satisfies every QEMU dependency"),
         }
+    }
+
+    /// Adds the connections of QEMU's `hyperv-testdev`.
+    fn with_testdev(mut self) -> Self {
+        if let Some(hv) = &mut self.hv {
+            hv.connections = Connection::qemu_testdev();
+        }
+        self
     }
 
     /// What a Hyper-V generation 2 guest sees (see the module docs for each value's source).
@@ -408,6 +433,8 @@ impl Profile {
                     .with_major_version(10),
                 version_after_guest_id: true,
                 limits: HvImplementationLimits::new().with_max_virtual_processors(240),
+                crash_control: HvGuestCrashControl::NOTIFY_WITH_MESSAGE,
+                connections: Connection::hyperv_loopback(),
                 implementation: HvImplementation::HyperV,
                 enforce_cpuid: false,
             }),
@@ -459,7 +486,12 @@ impl Profile {
             }
         }
         flags.sort();
-        Self::qemu(name, &flags, spinlocks)
+        let profile = Self::qemu(name, &flags, spinlocks)?;
+        Ok(if profile.name == "kvm+hv" {
+            profile.with_testdev()
+        } else {
+            profile
+        })
     }
 
     /// CPUID 0x40000003: privileges and features (all zero without a hypervisor).

@@ -145,6 +145,9 @@ pub(crate) enum RunState {
         /// RFLAGS.IF at the HLT.
         interrupts: bool,
     },
+    /// Read `HV_X64_MSR_GUEST_IDLE` (TLFS 7.5): wakes when an interrupt is pending, even
+    /// one RFLAGS.IF masks, and resumes without taking it.
+    Idle,
 }
 
 /// The scheduler's view of one VP.
@@ -289,6 +292,7 @@ impl Vm {
             RunState::Halted { interrupts } => {
                 interrupts && self.vps[i].apic.deliverable().is_some()
             }
+            RunState::Idle => self.vps[i].apic.deliverable().is_some(),
             RunState::WaitForSipi => false,
         }
     }
@@ -303,26 +307,37 @@ impl Vm {
             .find(|&i| self.runnable(i))
     }
 
-    /// HLT by the running VP at `rip` (RIP after the HLT): deliver a pending interrupt if
-    /// RFLAGS.IF allows, else halt the VP and run another one, or wait for the next timer.
-    pub(crate) fn halt(&mut self, cpu: &mut Cpu<'_>, rip: u64) -> Result<(), SimError> {
+    /// HLT (or, with `idle`, a guest-idle MSR read) by the running VP at `rip` (RIP after
+    /// the instruction): deliver a pending interrupt if RFLAGS.IF allows (an idle VP just
+    /// resumes when one is pending), else halt the VP and run another one, or wait for the
+    /// next timer.
+    pub(crate) fn halt(&mut self, cpu: &mut Cpu<'_>, rip: u64, idle: bool) -> Result<(), SimError> {
         self.stats.hlt += 1;
         let flags = cpu.read(R::RFLAGS).map_err(emulator)?;
         let interrupts = flags & (1 << 9) != 0;
+        let cur = self.sched.cur;
+        self.assist_sync(cpu, cur);
+        if idle && self.vps[cur].apic.deliverable().is_some() {
+            return Ok(());
+        }
         if interrupts && self.try_interrupt(cpu) {
             return self.stop_error();
         }
-        let cur = self.sched.cur;
-        self.sched.slots[cur].state = RunState::Halted { interrupts };
+        self.sched.slots[cur].state = if idle {
+            RunState::Idle
+        } else {
+            RunState::Halted { interrupts }
+        };
         loop {
             if let Some(next) = self.next_runnable(true) {
                 return self.resume(cpu, next);
             }
-            let wakeable = self
-                .sched
-                .slots
-                .iter()
-                .any(|s| s.state == RunState::Halted { interrupts: true });
+            let wakeable = self.sched.slots.iter().any(|s| {
+                matches!(
+                    s.state,
+                    RunState::Halted { interrupts: true } | RunState::Idle
+                )
+            });
             let deadline = self.next_deadline_ns().filter(|_| wakeable);
             let Some(deadline) = deadline else {
                 return Err(SimError::HaltedForever {
@@ -336,7 +351,7 @@ impl Vm {
                 return Err(SimError::TimeLimit { limit_ns, rip });
             }
             let wait = deadline.saturating_sub(self.now_ns).max(1);
-            self.advance(wait);
+            self.advance(cpu, wait);
         }
     }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::crash::CrashReport;
 /// What the flush hypercalls of one call code did (see the `flush` module of the crate
 /// source for the counting rules).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,6 +82,43 @@ pub struct Stats {
     pub vtl_intercept_messages_lost: u64,
     /// Instructions run by each VP, by VP index.
     pub vp_instructions: BTreeMap<u32, u64>,
+    /// arm64: SMCCC calls (`hvc #0`) by function id, hypercalls (`HV_FUNC_ID`) included.
+    pub smccc: BTreeMap<u32, u64>,
+    /// arm64: `MRS` of a system register the model serves, by encoding
+    /// `op0 << 16 | op1 << 12 | CRn << 8 | CRm << 4 | op2`.
+    pub sysreg_read: BTreeMap<u32, u64>,
+    /// arm64: `MSR` of a system register the model serves, by encoding.
+    pub sysreg_write: BTreeMap<u32, u64>,
+    /// SynIC, synthetic timer, reference TSC page and EOI assist events.
+    pub synic: SynicStats,
+    /// The crash the guest reported through the crash MSRs, if any.
+    pub crash: Option<CrashReport>,
+}
+
+/// What the SynIC, the synthetic timers, the reference TSC page and the EOI assist did.
+/// (EOM writes are `msr_write` of 0x40000084; the guest's explicit EOIs are `msr_write` of
+/// 0x80b and 0x40000070.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SynicStats {
+    /// Messages written into a SIM slot (TLFS 11.4).
+    pub messages: u64,
+    /// Times the model set a slot's message-pending flag: a delivered message with more
+    /// queued behind it, or an occupant flagged when a message had to queue (TLFS 11.10.3).
+    pub pending_flags: u64,
+    /// Event flags set from clear (TLFS 11.5.1).
+    pub events: u64,
+    /// Synthetic timer expirations signalled (message queued or vector raised).
+    pub stimer_expirations: u64,
+    /// Expirations of lazy periodic timers skipped (TLFS 12.1.4).
+    pub stimer_skipped: u64,
+    /// Message-mode expirations dropped because SCONTROL was disabled.
+    pub stimer_dropped: u64,
+    /// Times the reference TSC page was republished (sequence changed or set to 0).
+    pub reftsc_updates: u64,
+    /// Times "No EOI required" was set in a VP assist page (TLFS 10.3.5).
+    pub eoi_assist_set: u64,
+    /// EOIs the guest skipped thanks to the assist (the model ended the interrupt).
+    pub eoi_assist_skipped: u64,
 }
 
 pub(crate) fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K) {
@@ -153,6 +191,16 @@ impl Stats {
             |(vp, v)| format!("{vp}/{v}"),
         );
         out.push(',');
+        object(&mut out, "smccc", &self.smccc, |k| format!("{k:#x}"));
+        out.push(',');
+        object(&mut out, "sysreg_read", &self.sysreg_read, |k| {
+            format!("{k:#07x}")
+        });
+        out.push(',');
+        object(&mut out, "sysreg_write", &self.sysreg_write, |k| {
+            format!("{k:#07x}")
+        });
+        out.push(',');
         object(&mut out, "synthetic_ipi", &self.synthetic_ipi, |(vp, v)| {
             format!("{vp}/{v}")
         });
@@ -169,9 +217,59 @@ impl Stats {
                 c.calls, c.entries, c.pages, c.vps
             );
         }
-        out.push_str("}}");
+        out.push('}');
+        let c = &self.synic;
+        let _ = write!(
+            out,
+            ",\"synic\":{{\"messages\":{},\"pending_flags\":{},\"events\":{},\
+             \"stimer_expirations\":{},\"stimer_skipped\":{},\"stimer_dropped\":{},\
+             \"reftsc_updates\":{},\"eoi_assist_set\":{},\"eoi_assist_skipped\":{}}}",
+            c.messages,
+            c.pending_flags,
+            c.events,
+            c.stimer_expirations,
+            c.stimer_skipped,
+            c.stimer_dropped,
+            c.reftsc_updates,
+            c.eoi_assist_set,
+            c.eoi_assist_skipped
+        );
+        out.push_str(",\"crash\":");
+        match &self.crash {
+            None => out.push_str("null"),
+            Some(report) => {
+                out.push_str("{\"parameters\":[");
+                for (i, p) in report.parameters.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    let _ = write!(out, "{sep}\"{p:#x}\"");
+                }
+                out.push_str("],\"message\":");
+                match report.text() {
+                    Some(text) => json_string(&mut out, &text),
+                    None => out.push_str("null"),
+                }
+                out.push('}');
+            }
+        }
+        out.push('}');
         out
     }
+}
+
+/// Appends `text` as a JSON string.
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -194,6 +292,7 @@ mod tests {
             "{json}"
         );
         assert_eq!(json.matches('{').count(), json.matches('}').count());
+        assert!(json.ends_with(",\"crash\":null}"), "{json}");
         stats.tlb_flush.insert(
             3,
             FlushCounts {
@@ -205,11 +304,30 @@ mod tests {
         );
         let json = stats.to_json();
         assert!(
-            json.ends_with(
-                "\"tlb_flush\":{\"0x0003\":{\"calls\":1,\"entries\":3,\"pages\":10000,\"vps\":2}}}"
+            json.contains(
+                "\"tlb_flush\":{\"0x0003\":{\"calls\":1,\"entries\":3,\"pages\":10000,\"vps\":2}},\"synic\""
             ),
             "{json}"
         );
         assert_eq!(json.matches('{').count(), json.matches('}').count());
+    }
+
+    #[test]
+    fn crash_message_is_escaped() {
+        let stats = Stats {
+            crash: Some(CrashReport {
+                parameters: [1, 2, 3, 4, 5],
+                message: Some(crate::crash::CrashMessage::Text(b"a\"b\\c\n".to_vec())),
+            }),
+            ..Stats::default()
+        };
+        let json = stats.to_json();
+        assert!(
+            json.ends_with(
+                "\"crash\":{\"parameters\":[\"0x1\",\"0x2\",\"0x3\",\"0x4\",\"0x5\"],\
+                 \"message\":\"a\\\"b\\\\c\\u000a\"}}"
+            ),
+            "{json}"
+        );
     }
 }

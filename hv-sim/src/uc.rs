@@ -19,13 +19,13 @@ use core::marker::PhantomData;
 use core::ptr;
 
 use unicorn_engine::unicorn_const::{
-    Arch, ControlType, HookType, Mode, Prot, RegisterX86, X86Insn, uc_context, uc_engine, uc_error,
-    uc_x86_mmr, uc_x86_msr,
+    Arch, Arm64Insn, ControlType, HookType, Mode, Prot, RegisterARM64, RegisterARM64CP,
+    RegisterX86, X86Insn, uc_context, uc_engine, uc_error, uc_x86_mmr, uc_x86_msr,
 };
 use unicorn_engine::unicorn_const::{
     uc_close, uc_context_alloc, uc_context_free, uc_context_restore, uc_context_save, uc_ctl,
     uc_emu_start, uc_emu_stop, uc_hook, uc_hook_add, uc_mem_map, uc_mem_protect, uc_mem_read,
-    uc_mem_write, uc_open, uc_reg_read, uc_reg_write,
+    uc_mem_write, uc_mmio_map, uc_open, uc_reg_read, uc_reg_write,
 };
 
 /// An error reported by the Unicorn library.
@@ -286,6 +286,24 @@ impl Drop for Context {
     }
 }
 
+/// A register of either architecture's engine, by Unicorn's number for it.
+pub(crate) trait UcReg: Copy {
+    /// Unicorn's register number.
+    fn id(self) -> c_int;
+}
+
+impl UcReg for RegisterX86 {
+    fn id(self) -> c_int {
+        self as c_int
+    }
+}
+
+impl UcReg for RegisterARM64 {
+    fn id(self) -> c_int {
+        self as c_int
+    }
+}
+
 impl Cpu<'_> {
     /// Allocates a context of this engine's size, holding no state yet.
     pub(crate) fn new_context(&mut self) -> Result<Context, UcError> {
@@ -299,8 +317,8 @@ impl Cpu<'_> {
 
     /// Copies the CPU state into `context`.
     pub(crate) fn save_context(&mut self, context: &mut Context) -> Result<(), UcError> {
-        // SAFETY: `context` was allocated for an engine of this architecture and mode (every
-        // engine of this crate is x86-64), so it has room for the state.
+        // SAFETY: `context` was allocated by `new_context` of this engine (contexts are only
+        // used with the engine that made them), so it has room for the state.
         check(unsafe { uc_context_save(self.handle, context.raw.as_ptr()) })
     }
 
@@ -343,20 +361,34 @@ impl Cpu<'_> {
         Ok(msr.value)
     }
 
-    /// Reads a register of at most 64 bits.
-    pub(crate) fn read(&self, reg: RegisterX86) -> Result<u64, UcError> {
+    /// Reads a register of at most 64 bits (AArch64 PSTATE is 32 bits, zero-extended).
+    pub(crate) fn read(&self, reg: impl UcReg) -> Result<u64, UcError> {
         let mut value = 0u64;
         // SAFETY: `value` is an 8-byte out-buffer, enough for every register of 64 bits or
         // less (the callers never pass 128-bit or table registers).
-        check(unsafe { uc_reg_read(self.handle, reg as c_int, (&raw mut value).cast()) })?;
+        check(unsafe { uc_reg_read(self.handle, reg.id(), (&raw mut value).cast()) })?;
         Ok(value)
     }
 
-    /// Writes a register of at most 64 bits. Writing RIP from a hook makes Unicorn leave
-    /// the current block and resume at the new RIP.
-    pub(crate) fn write(&mut self, reg: RegisterX86, value: u64) -> Result<(), UcError> {
-        // SAFETY: `value` is an 8-byte in-buffer; Unicorn reads at most the register's size.
-        check(unsafe { uc_reg_write(self.handle, reg as c_int, (&raw const value).cast()) })
+    /// Writes a register of at most 64 bits. Writing the program counter from a hook makes
+    /// Unicorn leave the current block and resume at the new address.
+    pub(crate) fn write(&mut self, reg: impl UcReg, value: u64) -> Result<(), UcError> {
+        // SAFETY: `value` is an 8-byte in-buffer; Unicorn reads at most the register's size
+        // (little-endian, so a 32-bit register takes the low half).
+        check(unsafe { uc_reg_write(self.handle, reg.id(), (&raw const value).cast()) })
+    }
+
+    /// Writes an AArch64 system register by its encoding.
+    pub(crate) fn write_sysreg(&mut self, enc: SysReg, value: u64) -> Result<(), UcError> {
+        let cp = enc.cp(value);
+        // SAFETY: `cp` is the `uc_arm64_cp_reg` Unicorn reads the encoding and value from.
+        check(unsafe {
+            uc_reg_write(
+                self.handle,
+                RegisterARM64::CP_REG.id(),
+                (&raw const cp).cast(),
+            )
+        })
     }
 
     /// Reads a 128-bit register (XMM).
@@ -667,5 +699,358 @@ unsafe extern "C" fn prot_tramp<H: Handler>(
     };
     // SAFETY: registered by `Engine::install` with this handler type.
     unsafe { with::<H, _>(uc, user, |h, cpu| h.on_protected(cpu, kind, address)) };
+    false
+}
+
+/// An AArch64 system register encoding, `S<op0>_<op1>_C<CRn>_C<CRm>_<op2>` (Arm ARM C5.3).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SysReg {
+    /// op0.
+    pub(crate) op0: u8,
+    /// op1.
+    pub(crate) op1: u8,
+    /// CRn.
+    pub(crate) crn: u8,
+    /// CRm.
+    pub(crate) crm: u8,
+    /// op2.
+    pub(crate) op2: u8,
+}
+
+impl SysReg {
+    /// The encoding `S<op0>_<op1>_C<crn>_C<crm>_<op2>`.
+    pub(crate) const fn new(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Self {
+        Self {
+            op0,
+            op1,
+            crn,
+            crm,
+            op2,
+        }
+    }
+
+    fn cp(self, val: u64) -> RegisterARM64CP {
+        RegisterARM64CP {
+            crn: self.crn.into(),
+            crm: self.crm.into(),
+            op0: self.op0.into(),
+            op1: self.op1.into(),
+            op2: self.op2.into(),
+            val,
+        }
+    }
+
+    fn from_cp(cp: &RegisterARM64CP) -> Self {
+        // Unicorn extracts each field from its bit range of the instruction, so each fits.
+        Self::new(
+            cp.op0 as u8,
+            cp.op1 as u8,
+            cp.crn as u8,
+            cp.crm as u8,
+            cp.op2 as u8,
+        )
+    }
+}
+
+impl core::fmt::Display for SysReg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "S{}_{}_C{}_C{}_{}",
+            self.op0, self.op1, self.crn, self.crm, self.op2
+        )
+    }
+}
+
+/// AArch64 general-purpose register Xn (0–30).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Xn(pub(crate) u8);
+
+impl UcReg for Xn {
+    fn id(self) -> c_int {
+        match self.0 {
+            n @ 0..=28 => RegisterARM64::X0 as c_int + c_int::from(n),
+            29 => RegisterARM64::X29 as c_int,
+            30 => RegisterARM64::X30 as c_int,
+            _ => RegisterARM64::XZR as c_int,
+        }
+    }
+}
+
+/// A general-purpose register by Unicorn's raw number, as the system register hooks name
+/// the MRS destination.
+#[derive(Copy, Clone, Debug)]
+struct RawReg(c_int);
+
+impl UcReg for RawReg {
+    fn id(self) -> c_int {
+        self.0
+    }
+}
+
+/// What the model made of an `MRS`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Mrs {
+    /// Unicorn executes the instruction.
+    Native,
+    /// The result: written to the destination register, the instruction skipped.
+    Value(u64),
+    /// Skipped without a result (the handler raised an exception instead).
+    Skip,
+}
+
+/// Callbacks from an emulated AArch64 CPU. Each receives the [`Cpu`] it runs on.
+pub(crate) trait Arm64Handler {
+    /// Start of a translation block at `address`, `size` bytes long.
+    fn on_block(&mut self, cpu: &mut Cpu<'_>, address: u64, size: u32);
+    /// An exception Unicorn raised (QEMU's `EXCP_*` number); the PC is the faulting
+    /// instruction for an undefined instruction.
+    fn on_exception(&mut self, cpu: &mut Cpu<'_>, exception: u32);
+    /// `MRS` of a system register (op0 2 or 3). The PC is the `MRS`.
+    fn on_mrs(&mut self, cpu: &mut Cpu<'_>, reg: SysReg) -> Mrs;
+    /// `MSR` (register) of a system register: `true` skips the instruction, `false` lets
+    /// Unicorn execute it. The PC is the `MSR`.
+    fn on_msr(&mut self, cpu: &mut Cpu<'_>, reg: SysReg, value: u64) -> bool;
+    /// A read of `size` bytes at physical `address` in a region mapped with
+    /// [`Engine::map_mmio`].
+    fn on_mmio_read(&mut self, cpu: &mut Cpu<'_>, address: u64, size: u32) -> u64;
+    /// A write of `size` bytes at physical `address` in a region mapped with
+    /// [`Engine::map_mmio`].
+    fn on_mmio_write(&mut self, cpu: &mut Cpu<'_>, address: u64, size: u32, value: u64);
+    /// An access to an address with no memory behind it.
+    fn on_unmapped(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64);
+}
+
+impl Engine {
+    /// Opens an AArch64 engine (Unicorn's Cortex-A72 model, which starts at EL1h with DAIF
+    /// masked and has no EL2: `HVC` is an undefined instruction the model serves) with
+    /// `ram_bytes` of RAM at `ram_base`.
+    pub(crate) fn new_arm64(ram_base: u64, ram_bytes: u64) -> Result<Self, UcError> {
+        let mut handle = ptr::null_mut();
+        // SAFETY: `handle` is a valid out-pointer; the arguments are valid enum values.
+        check(unsafe { uc_open(Arch::ARM64, Mode::ARM, &raw mut handle) })?;
+        let engine = Self {
+            handle,
+            user: ptr::null_mut(),
+            code_hook: ptr::null_mut(),
+            step_hook: ptr::null_mut(),
+        };
+        // SAFETY: `handle` is the open engine; mapping has no pointer arguments.
+        check(unsafe { uc_mem_map(handle, ram_base, ram_bytes, Prot::ALL.0) })?;
+        Ok(engine)
+    }
+
+    /// Registers `handler` for every AArch64 hook kind the machine uses.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::install`].
+    pub(crate) unsafe fn install_arm64<H: Arm64Handler>(
+        &mut self,
+        handler: *mut H,
+    ) -> Result<(), UcError> {
+        self.user = handler.cast::<c_void>();
+        let all = (1, 0);
+        self.add(
+            HookType::BLOCK,
+            a64_block_tramp::<H> as *mut c_void,
+            all,
+            None,
+        )?;
+        self.add(
+            HookType::INTR,
+            a64_intr_tramp::<H> as *mut c_void,
+            all,
+            None,
+        )?;
+        self.add_sys(
+            a64_mrs_tramp::<H> as *mut c_void,
+            Arm64Insn::UC_ARM64_INS_MRS,
+        )?;
+        self.add_sys(
+            a64_msr_tramp::<H> as *mut c_void,
+            Arm64Insn::UC_ARM64_INS_MSR,
+        )?;
+        self.add(
+            HookType::MEM_READ_UNMAPPED
+                | HookType::MEM_WRITE_UNMAPPED
+                | HookType::MEM_FETCH_UNMAPPED,
+            a64_unmapped_tramp::<H> as *mut c_void,
+            all,
+            None,
+        )
+    }
+
+    fn add_sys(&mut self, callback: *mut c_void, insn: Arm64Insn) -> Result<(), UcError> {
+        let mut id: uc_hook = 0;
+        let kind = c_int::try_from(HookType::INSN.0).map_err(|_| uc_error::ARG)?;
+        // SAFETY: `callback` is a system-register trampoline (`uc_cb_insn_sys_t`); the user
+        // data is the handler pointer whose validity `install_arm64`'s caller guarantees.
+        check(unsafe {
+            uc_hook_add(
+                self.handle,
+                &raw mut id,
+                kind,
+                callback,
+                self.user,
+                1,
+                0,
+                insn as c_int,
+            )
+        })
+    }
+
+    /// Maps `size` bytes at physical `BASE` as a device whose accesses call the installed
+    /// handler's [`Arm64Handler::on_mmio_read`] and [`Arm64Handler::on_mmio_write`].
+    ///
+    /// # Safety
+    ///
+    /// [`Engine::install_arm64`] must have installed a handler of type `H`.
+    pub(crate) unsafe fn map_mmio<H: Arm64Handler, const BASE: u64>(
+        &mut self,
+        size: u64,
+    ) -> Result<(), UcError> {
+        if self.user.is_null() {
+            return Err(uc_error::HOOK);
+        }
+        // SAFETY: the trampolines match `uc_cb_mmio_read_t` and `uc_cb_mmio_write_t`; the user
+        // data is the installed handler of type `H` (the caller's contract).
+        check(unsafe {
+            uc_mmio_map(
+                self.handle,
+                BASE,
+                size,
+                Some(a64_mmio_read_tramp::<H, BASE>),
+                self.user,
+                Some(a64_mmio_write_tramp::<H, BASE>),
+                self.user,
+            )
+        })
+    }
+}
+
+/// Runs `f` on the AArch64 handler behind `user` with a [`Cpu`] for `uc`.
+///
+/// # Safety
+///
+/// `user` must be the pointer given to [`Engine::install_arm64`] for a handler of type `H`,
+/// and `uc` the engine it was installed on; Unicorn only calls hooks with these.
+unsafe fn with_a64<H: Arm64Handler, R>(
+    uc: *mut uc_engine,
+    user: *mut c_void,
+    f: impl FnOnce(&mut H, &mut Cpu<'_>) -> R,
+) -> R {
+    // SAFETY: per `Engine::install_arm64`, `user` points to a live `H` that nobody else
+    // accesses during a run, and hooks do not nest, so this is the only reference.
+    let handler = unsafe { &mut *user.cast::<H>() };
+    let mut cpu = Cpu {
+        handle: uc,
+        user,
+        code_hook: ptr::null_mut(),
+        step_hook: ptr::null_mut(),
+        _engine: PhantomData,
+    };
+    f(handler, &mut cpu)
+}
+
+unsafe extern "C" fn a64_block_tramp<H: Arm64Handler>(
+    uc: *mut uc_engine,
+    address: u64,
+    size: u32,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Engine::install_arm64` with this handler type.
+    unsafe { with_a64::<H, _>(uc, user, |h, cpu| h.on_block(cpu, address, size)) }
+}
+
+unsafe extern "C" fn a64_intr_tramp<H: Arm64Handler>(
+    uc: *mut uc_engine,
+    exception: u32,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Engine::install_arm64` with this handler type.
+    unsafe { with_a64::<H, _>(uc, user, |h, cpu| h.on_exception(cpu, exception)) }
+}
+
+/// Unicorn's number of XZR, which an `MRS` to the zero register names.
+const A64_XZR: c_int = RegisterARM64::XZR as c_int;
+
+unsafe extern "C" fn a64_mrs_tramp<H: Arm64Handler>(
+    uc: *mut uc_engine,
+    reg: c_int,
+    cp: *const RegisterARM64CP,
+    user: *mut c_void,
+) -> u32 {
+    // SAFETY: Unicorn passes a valid `uc_arm64_cp_reg` for the duration of the call.
+    let enc = SysReg::from_cp(unsafe { &*cp });
+    // SAFETY: registered by `Engine::install_arm64` with this handler type.
+    unsafe {
+        with_a64::<H, _>(uc, user, |h, cpu| match h.on_mrs(cpu, enc) {
+            Mrs::Value(value) => {
+                if reg != A64_XZR {
+                    let _ = cpu.write(RawReg(reg), value);
+                }
+                1
+            }
+            Mrs::Skip => 1,
+            Mrs::Native => 0,
+        })
+    }
+}
+
+unsafe extern "C" fn a64_msr_tramp<H: Arm64Handler>(
+    uc: *mut uc_engine,
+    _reg: c_int,
+    cp: *const RegisterARM64CP,
+    user: *mut c_void,
+) -> u32 {
+    // SAFETY: Unicorn passes a valid `uc_arm64_cp_reg` (with the source value) for the
+    // duration of the call.
+    let cp = unsafe { &*cp };
+    let (enc, value) = (SysReg::from_cp(cp), cp.val);
+    // SAFETY: registered by `Engine::install_arm64` with this handler type.
+    u32::from(unsafe { with_a64::<H, _>(uc, user, |h, cpu| h.on_msr(cpu, enc, value)) })
+}
+
+unsafe extern "C" fn a64_mmio_read_tramp<H: Arm64Handler, const BASE: u64>(
+    uc: *mut uc_engine,
+    offset: u64,
+    size: core::ffi::c_uint,
+    user: *mut c_void,
+) -> u64 {
+    // SAFETY: registered by `Engine::map_mmio` with this handler type.
+    unsafe { with_a64::<H, _>(uc, user, |h, cpu| h.on_mmio_read(cpu, BASE + offset, size)) }
+}
+
+unsafe extern "C" fn a64_mmio_write_tramp<H: Arm64Handler, const BASE: u64>(
+    uc: *mut uc_engine,
+    offset: u64,
+    size: core::ffi::c_uint,
+    value: u64,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Engine::map_mmio` with this handler type.
+    unsafe {
+        with_a64::<H, _>(uc, user, |h, cpu| {
+            h.on_mmio_write(cpu, BASE + offset, size, value);
+        });
+    }
+}
+
+unsafe extern "C" fn a64_unmapped_tramp<H: Arm64Handler>(
+    uc: *mut uc_engine,
+    kind: u32,
+    address: u64,
+    _size: c_int,
+    _value: i64,
+    user: *mut c_void,
+) -> bool {
+    let kind = match kind {
+        UC_MEM_READ_UNMAPPED => Unmapped::Read,
+        UC_MEM_WRITE_UNMAPPED => Unmapped::Write,
+        _ => Unmapped::Fetch,
+    };
+    // SAFETY: registered by `Engine::install_arm64` with this handler type.
+    unsafe { with_a64::<H, _>(uc, user, |h, cpu| h.on_unmapped(cpu, kind, address)) };
     false
 }

@@ -76,9 +76,9 @@ use hv_defs::hypercall::HvHypercallInput;
 use hv_defs::register::HvRegisterName;
 use hv_defs::status::HvStatus;
 use hv_defs::synic::{
-    HV_SYNIC_INTERCEPTION_SINT_INDEX, HvCacheType, HvInterceptAccessType, HvMessageHeader,
-    HvMessageType, HvX64InterceptInstructionInfo, HvX64InterceptMessageHeader,
-    HvX64MemoryAccessInfo, HvX64MemoryInterceptMessage, HvX64VpExecutionState,
+    HV_SYNIC_INTERCEPTION_SINT_INDEX, HvCacheType, HvInterceptAccessType, HvMessage, HvMessageType,
+    HvX64InterceptInstructionInfo, HvX64InterceptMessageHeader, HvX64MemoryAccessInfo,
+    HvX64MemoryInterceptMessage, HvX64VpExecutionState,
 };
 use hv_defs::vp::{HvInitialVpContext, HvInputVtl, HvVpAssistPage};
 use hv_defs::vsm::{
@@ -96,6 +96,7 @@ use crate::error::SimError;
 use crate::hv::{HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN, HcEnd, Partition, Vp};
 use crate::machine::Vm;
 use crate::smp::{load_long_mode, representable};
+use crate::synic::{Env, Source};
 use crate::uc::{Context, Cpu, UcError, Unmapped};
 
 /// The highest VTL the model implements (`MaximumVtl` of `HvRegisterVsmPartitionStatus`).
@@ -548,30 +549,30 @@ impl Vm {
             ..Default::default()
         };
         self.enter_vtl(cpu, 1, HvVtlEntryReason::HvVtlEntryIntercept)?;
-        // VTL 1's SynIC is loaded now.
-        let simp = self.vp().simp_gpa();
-        let delivered = match simp {
-            Some(page) => {
-                let slot = page + u64::from(HV_SYNIC_INTERCEPTION_SINT_INDEX) * 256;
-                let mut kind = [0u8; 4];
-                cpu.read_mem(slot, &mut kind).map_err(emulator)?;
-                if u32::from_le_bytes(kind) == 0 {
-                    let payload = message.as_bytes();
-                    let head = HvMessageHeader {
-                        message_type: HvMessageType::HvMessageTypeGpaIntercept,
-                        payload_size: payload.len() as u8,
-                        ..Default::default()
-                    };
-                    cpu.write_mem(slot + 16, payload).map_err(emulator)?;
-                    cpu.write_mem(slot, head.as_bytes()).map_err(emulator)?;
-                    true
-                } else {
-                    false
-                }
-            }
-            None => false,
-        };
-        if !delivered {
+        // VTL 1's SynIC is loaded now: queue the message on its SINT0 (TLFS 11.4.2).
+        let origination = HV_PARTITION_ID_SELF;
+        let message = HvMessage::new(
+            HvMessageType::HvMessageTypeGpaIntercept,
+            origination,
+            message.as_bytes(),
+        )
+        .map_err(|_| SimError::Emulator {
+            error: UcError::ARG,
+            rip,
+        })?;
+        let now = self.ref_time();
+        let cur = self.cur();
+        let vp = &mut self.vps[cur];
+        if vp.synic.accepts_messages() {
+            let mut env = Env {
+                mem: cpu,
+                stats: &mut self.stats,
+                now,
+            };
+            let sint = HV_SYNIC_INTERCEPTION_SINT_INDEX as usize;
+            vp.synic
+                .enqueue(&mut env, &mut vp.apic, sint, Source::Intercept, message);
+        } else {
             self.stats.vtl_intercept_messages_lost += 1;
         }
         Ok(())

@@ -3,34 +3,76 @@
 //! up with `hv-guest`'s arm64 support.
 //!
 //! Discovery follows the arm64 order (`hv_guest::arm64`): the kernel must run at EL1 with
-//! `HVC` taken by EL2 (the device tree's PSCI conduit is `hvc`); then the SMCCC vendor
-//! hypervisor UID query; then the guest OS identity, the first hypercall; then the feature
-//! registers. Steps that exist only on x86_64 (hypercall page, XMM fast hypercalls, APIC MSRs)
+//! `HVC` taken by EL2 (the PSCI conduit the device tree or the ACPI FADT names is `hvc`);
+//! then the SMCCC vendor hypervisor UID query; then the guest OS identity, the first
+//! hypercall; then the feature registers. Steps that exist only on x86_64 (hypercall page, XMM fast hypercalls, APIC MSRs)
 //! say so; steps this kernel does not exercise on arm64 yet say that instead.
+//!
+//! # What counts as `ok` in the time and interrupt steps
+//!
+//! * **Reference TSC page**: with `AccessPartitionReferenceTsc`, the page is enabled on a
+//!   page of the allocator and read [`PAGE_READS`] times; every reading must come from the
+//!   page (CNTVCT_EL0 scaled, no exit) and never go back.
+//! * **SynIC**: the SynIC enables (SIM and SIEF pages, SCONTROL) and SINT [`TIMER_SINT`]
+//!   takes GIC interrupt id [`SINT_INTID`] (a PPI), read back. The timer step tests delivery.
+//! * **Synthetic timer (message)**: timer 0, one-shot in message mode on that SINT, due
+//!   [`DUE`] reference-time units after arming: its interrupt must arrive once and the SINT's
+//!   slot must hold a timer-expired message for timer 0 with the requested expiration time,
+//!   delivered no earlier.
+//! * **Synthetic timer (direct)**: with direct timers offered, timer 1 one-shot in direct
+//!   mode with interrupt id [`DIRECT_INTID`], due [`DUE`] units after arming: exactly one
+//!   interrupt, not before the expiration time.
 
 use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use hv_guest::arch::aarch64::Arm64;
 use hv_guest::arm64::{self, GuestOs, HvcConvention, Hyperv, IdentityError, NoHyperV};
 use hv_guest::defs::HV_VP_INDEX_SELF;
 use hv_guest::defs::arm64::SmcccUid;
-use hv_guest::defs::guest_id::{HvGuestOsId, HvGuestOsIdOpenSource, HvGuestOsType};
+use hv_guest::defs::guest_id::{HvGuestOsId, HvGuestOsIdOpenSource};
 use hv_guest::defs::register::HvRegisterName;
+use hv_guest::defs::synic::HvSint;
 use hv_guest::defs::vp::HvInputVtl;
 use hv_guest::page::{IoPages, PhysPage};
 use hv_guest::platform::Platform;
+use hv_guest::reftime::{ReferenceTime, TimeSource};
+use hv_guest::stimer::{
+    SyntheticTimers, TimerConfig, TimerExpired, TimerIndex, TimerMode, TimerSint,
+};
+use hv_guest::synic::{SintConfig, Synic};
+use kernel_rt::arch::aarch64::cpu;
+use kernel_rt::arch::aarch64::gic::{self, IntId};
 use kernel_rt::arch::aarch64::start::machine;
 use kernel_rt::fdt::PsciConduit;
 use kernel_rt::frames;
 use kernel_rt::report::{Outcome, Report};
 
-/// The identity the demo reports: an open source OS (TLFS 2.6.2) of type Linux, version
-/// 0.1.0 of this project in the version field.
-const GUEST_OS_ID: HvGuestOsId =
-    match HvGuestOsIdOpenSource::build(HvGuestOsType::LINUX, 0, 0x0000_0100, 0) {
-        Ok(id) => HvGuestOsId::OpenSource(id),
-        Err(_) => panic!("the demo's identity is valid"),
-    };
+use crate::identity::{OS_TYPE, OS_VERSION};
+
+/// The identity the demo reports, the x86_64 demo's: open source, OS type 0, this crate's
+/// version (`crate::identity`).
+const GUEST_OS_ID: HvGuestOsId = match HvGuestOsIdOpenSource::build(OS_TYPE, 0, OS_VERSION, 0) {
+    Ok(id) => HvGuestOsId::OpenSource(id),
+    Err(_) => panic!("the demo's identity is valid"),
+};
+
+/// Reference TSC page readings the reference TSC page step takes.
+const PAGE_READS: u32 = 1000;
+/// The SINT the synthetic timer step uses.
+const TIMER_SINT: u32 = 4;
+/// The GIC interrupt id (PPI 4) SINT [`TIMER_SINT`] raises.
+const SINT_INTID: u32 = 20;
+/// The GIC interrupt id (PPI 5) the direct-mode timer raises.
+const DIRECT_INTID: u32 = 21;
+/// How far ahead the timers are armed, in reference-time units (1 ms).
+const DUE: u64 = 10_000;
+/// How many times a step waits for an interrupt before it gives up.
+const WAIT_LIMIT: u32 = 100;
+
+/// Interrupts counted by the handlers.
+static SINT_IRQS: AtomicU32 = AtomicU32::new(0);
+static DIRECT_IRQS: AtomicU32 = AtomicU32::new(0);
 
 /// What discovery found.
 enum Discovery {
@@ -56,9 +98,13 @@ impl Discovery {
         match machine.psci {
             Some(PsciConduit::Hvc) => {}
             Some(PsciConduit::Smc) => {
-                return Self::NoConduit("no HVC conduit: the device tree's PSCI method is \"smc\"");
+                return Self::NoConduit("no HVC conduit: the firmware's PSCI conduit is SMC");
             }
-            None => return Self::NoConduit("no HVC conduit: the device tree has no PSCI method"),
+            None => {
+                return Self::NoConduit(
+                    "no HVC conduit: the firmware names no PSCI conduit (device tree or ACPI FADT)",
+                );
+            }
         }
         // SAFETY: the kernel runs at EL1 and the device tree names HVC as the PSCI conduit,
         // so EL2 takes `HVC`.
@@ -97,11 +143,11 @@ impl Discovery {
     }
 
     /// Runs `step` on the partition with its identity set, or says why it cannot run.
-    fn run(&self, step: fn(&GuestOs<Arm64>) -> Outcome) -> Outcome {
+    fn run(&self, state: &mut State, step: Step) -> Outcome {
         match self {
             Self::HyperV {
                 guest: Ok(guest), ..
-            } => step(guest),
+            } => step(guest, state),
             Self::HyperV { guest: Err(e), .. } => {
                 Outcome::failed(format_args!("guest OS identity not set: {e}"))
             }
@@ -110,42 +156,115 @@ impl Discovery {
     }
 }
 
+/// What the steps keep for later steps: the SynIC the timer step delivers through.
+struct State {
+    synic: Option<Synic<Arm64>>,
+}
+
+/// A step of the report.
+type Step = fn(&GuestOs<Arm64>, &mut State) -> Outcome;
+
 /// One enlightenment of the report.
 struct Enlightenment {
     feature: &'static str,
-    step: fn(&GuestOs<Arm64>) -> Outcome,
+    step: Step,
 }
 
-const fn step(feature: &'static str, step: fn(&GuestOs<Arm64>) -> Outcome) -> Enlightenment {
-    Enlightenment { feature, step }
+/// A step that needs no state.
+macro_rules! stateless {
+    ($step:expr) => {
+        |guest: &GuestOs<Arm64>, _: &mut State| ($step)(guest)
+    };
 }
 
 /// Every enlightenment, in the x86_64 demo's order.
 const ENLIGHTENMENTS: &[Enlightenment] = &[
-    step("guest OS identity", guest_os_identity),
-    step("hypercall page", |_| {
-        x64_only("hypercalls use HVC, there is no hypercall page")
-    }),
-    step("fast hypercall", fast_hypercall),
-    step("slow hypercall", slow_hypercall),
-    step("XMM fast hypercall", |_| {
-        x64_only("arm64 has no XMM fast hypercalls")
-    }),
-    step("VP index", vp_index),
-    step("reference counter", reference_counter),
-    step("reference TSC page", not_yet),
-    step("SynIC", not_yet),
-    step("synthetic timer (message)", not_yet),
-    step("synthetic timer (direct)", not_yet),
-    step("TLB flush hypercalls", not_yet),
-    step("IPI hypercalls", not_yet),
-    step("VP assist page", not_yet),
-    step("APIC MSRs", |_| x64_only("arm64 has a GIC, not an APIC")),
-    step("spinlock notification", spinlock_notification),
-    step("crash MSRs", crash_registers),
-    step("extended capabilities", extended_capabilities),
-    step("VMBus", not_yet),
-    step("VSM", not_yet),
+    Enlightenment {
+        feature: "guest OS identity",
+        step: stateless!(guest_os_identity),
+    },
+    Enlightenment {
+        feature: "hypercall page",
+        step: stateless!(|_| x64_only("hypercalls use HVC, there is no hypercall page")),
+    },
+    Enlightenment {
+        feature: "fast hypercall",
+        step: stateless!(fast_hypercall),
+    },
+    Enlightenment {
+        feature: "slow hypercall",
+        step: stateless!(slow_hypercall),
+    },
+    Enlightenment {
+        feature: "XMM fast hypercall",
+        step: stateless!(|_| x64_only("arm64 has no XMM fast hypercalls")),
+    },
+    Enlightenment {
+        feature: "VP index",
+        step: stateless!(vp_index),
+    },
+    Enlightenment {
+        feature: "reference counter",
+        step: stateless!(reference_counter),
+    },
+    Enlightenment {
+        feature: "reference TSC page",
+        step: stateless!(reference_tsc_page),
+    },
+    Enlightenment {
+        feature: "SynIC",
+        step: synic,
+    },
+    Enlightenment {
+        feature: "synthetic timer (message)",
+        step: timer_message,
+    },
+    Enlightenment {
+        feature: "synthetic timer (direct)",
+        step: stateless!(timer_direct),
+    },
+    Enlightenment {
+        feature: "TLB flush hypercalls",
+        step: stateless!(|_| x64_only(
+            "hv-guest builds its flush hypercalls for x86_64; arm64 broadcasts TLBI"
+        )),
+    },
+    Enlightenment {
+        feature: "IPI hypercalls",
+        step: stateless!(|_| x64_only(
+            "hv-guest builds its IPI hypercalls for x86_64; arm64 sends GIC SGIs"
+        )),
+    },
+    Enlightenment {
+        feature: "VP assist page",
+        step: stateless!(|_| x64_only("hv-guest builds the VP assist page for x86_64")),
+    },
+    Enlightenment {
+        feature: "APIC MSRs",
+        step: stateless!(|_| x64_only("arm64 has a GIC, not an APIC")),
+    },
+    Enlightenment {
+        feature: "spinlock notification",
+        step: stateless!(spinlock_notification),
+    },
+    Enlightenment {
+        feature: "crash MSRs",
+        step: stateless!(crash_registers),
+    },
+    Enlightenment {
+        feature: "extended capabilities",
+        step: stateless!(extended_capabilities),
+    },
+    Enlightenment {
+        feature: "VMBus",
+        step: stateless!(not_yet),
+    },
+    Enlightenment {
+        feature: "VSM",
+        step: stateless!(|_| x64_only(
+            "hv-guest builds VSM for x86_64 (VTL switches go through the hypercall page)"
+        )),
+    },
 ];
 
 fn x64_only(why: &str) -> Outcome {
@@ -158,9 +277,12 @@ fn not_yet(_: &GuestOs<Arm64>) -> Outcome {
     ))
 }
 
+/// The identity line, in the x86_64 demo's words.
 fn guest_os_identity(guest: &GuestOs<Arm64>) -> Outcome {
     Outcome::ok(format_args!(
-        "HvRegisterGuestOsId {:#018x}, set with a fast HvCallSetVpRegisters",
+        "open source, OS type {:#x}, version {OS_VERSION:#x} ({:#018x}), set with a fast \
+         HvCallSetVpRegisters",
+        OS_TYPE.get(),
         guest.id().into_bits()
     ))
 }
@@ -184,15 +306,7 @@ fn fast_hypercall(guest: &GuestOs<Arm64>) -> Outcome {
 
 /// Hypercall parameter pages from the page allocator, kept for the run.
 fn io_pages() -> Result<IoPages<'static>, frames::AllocError> {
-    let page = || {
-        let page = frames::alloc_page()?.leak();
-        let gpa = page.phys_addr();
-        let page: &'static mut hv_guest::page::HvPage = zerocopy_page(page);
-        // SAFETY: the runtime identity-maps RAM, so the page's address is its GPA, and the
-        // page is leaked (owned forever).
-        Ok(unsafe { PhysPage::new(page, gpa) })
-    };
-    Ok(IoPages::new(page()?, page()?))
+    Ok(IoPages::new(static_page()?, static_page()?))
 }
 
 /// The allocator's page as `hv-guest`'s page type (both are 4 KiB, 4 KiB aligned).
@@ -315,11 +429,276 @@ fn extended_capabilities(guest: &GuestOs<Arm64>) -> Outcome {
     }
 }
 
+/// A page from the allocator, leaked: what the hypervisor overlays lives as long as the
+/// kernel.
+fn static_page() -> Result<PhysPage<'static>, frames::AllocError> {
+    let page = frames::alloc_page()?.leak();
+    let gpa = page.phys_addr();
+    let page = zerocopy_page(page);
+    // SAFETY: the runtime identity-maps RAM, so the page's address is its GPA, and the page
+    // is leaked (owned forever).
+    Ok(unsafe { PhysPage::new(page, gpa) })
+}
+
+/// The reference TSC page (TLFS 12.7) read through hv-guest's clock, whose counter on arm64
+/// is CNTVCT_EL0; see the module docs.
+fn reference_tsc_page(guest: &GuestOs<Arm64>) -> Outcome {
+    let privileges = guest.info().features.privileges();
+    if !privileges.access_partition_reference_tsc() {
+        return Outcome::unavailable(format_args!(
+            "the partition lacks AccessPartitionReferenceTsc"
+        ));
+    }
+    let mut clock = match ReferenceTime::new(guest.platform(), *guest.platform(), privileges) {
+        Ok(clock) => clock,
+        Err(e) => return Outcome::failed(format_args!("{e}")),
+    };
+    let page = match static_page() {
+        Ok(page) => page,
+        Err(e) => return Outcome::failed(format_args!("no page for it: {e}")),
+    };
+    if let Err(e) = clock.enable_tsc_page(page) {
+        return Outcome::failed(format_args!("enabling the page: {e}"));
+    }
+    let gpa = clock.tsc_page_gpa().unwrap_or(0);
+    let mut first = None;
+    let mut last = 0;
+    for _ in 0..PAGE_READS {
+        match clock.read() {
+            Ok(reading) if reading.source != TimeSource::TscPage => {
+                return Outcome::failed(format_args!(
+                    "a reading came from the counter register, not the page"
+                ));
+            }
+            Ok(reading) if reading.time < last => {
+                return Outcome::failed(format_args!(
+                    "the page went back from {last} to {}",
+                    reading.time
+                ));
+            }
+            Ok(reading) => {
+                first.get_or_insert(reading.time);
+                last = reading.time;
+            }
+            Err(e) => return Outcome::failed(format_args!("reading the page: {e}")),
+        }
+    }
+    Outcome::ok(format_args!(
+        "at {gpa:#x}: {PAGE_READS} reads from the page (CNTVCT_EL0 scaled), {} then {last}, \
+         monotonic",
+        first.unwrap_or(0)
+    ))
+}
+
+/// The SynIC (TLFS 11) with SINT [`TIMER_SINT`] on interrupt id [`SINT_INTID`]; kept in
+/// `state` for the timer step. See the module docs.
+fn synic(guest: &GuestOs<Arm64>, state: &mut State) -> Outcome {
+    let features = guest.info().features_info();
+    if !features.privileges().access_synic_regs() {
+        return Outcome::unavailable(format_args!("the partition lacks AccessSynicRegs"));
+    }
+    let (sim, sief) = match (static_page(), static_page()) {
+        (Ok(sim), Ok(sief)) => (sim, sief),
+        (Err(e), _) | (_, Err(e)) => {
+            return Outcome::failed(format_args!("no pages for it: {e}"));
+        }
+    };
+    let (sim_gpa, sief_gpa) = (sim.gpa(), sief.gpa());
+    let mut synic = match Synic::enable(*guest.platform(), features, sim, sief) {
+        Ok(synic) => synic,
+        Err(e) => return Outcome::failed(format_args!("enabling: {}", e.reason)),
+    };
+    let config = match (HvSint::new(TIMER_SINT), SintConfig::new(SINT_INTID as u8)) {
+        (Ok(sint), Ok(config)) => (sint, config),
+        _ => return Outcome::failed(format_args!("SINT {TIMER_SINT} or id {SINT_INTID} invalid")),
+    };
+    if let Err(e) = synic.configure_sint(config.0, config.1) {
+        return Outcome::failed(format_args!("SINT{TIMER_SINT}: {e}"));
+    }
+    let value = match synic.read_sint(config.0) {
+        Ok(value) => value,
+        Err(e) => return Outcome::failed(format_args!("SINT{TIMER_SINT}: {e}")),
+    };
+    state.synic = Some(synic);
+    Outcome::ok(format_args!(
+        "enabled (SIM at {sim_gpa:#x}, SIEF at {sief_gpa:#x}), SINT{TIMER_SINT} = {:#x}: \
+         interrupt id {SINT_INTID}, unmasked; delivery checked by the timer step",
+        value.into_bits()
+    ))
+}
+
+fn count_sint(_: IntId) {
+    SINT_IRQS.fetch_add(1, Ordering::AcqRel);
+}
+
+fn count_direct(_: IntId) {
+    DIRECT_IRQS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Waits, with IRQs unmasked between checks, until `count` reaches 1 or [`WAIT_LIMIT`]
+/// waits passed. `WFI` with IRQs masked still wakes on a pending interrupt, which is taken
+/// once they are unmasked, so none is lost between the check and the wait.
+fn wait_for(count: &AtomicU32) -> bool {
+    for _ in 0..WAIT_LIMIT {
+        cpu::disable_interrupts();
+        if count.load(Ordering::Acquire) > 0 {
+            return true;
+        }
+        cpu::wait_for_interrupt();
+        cpu::enable_interrupts();
+    }
+    cpu::disable_interrupts();
+    count.load(Ordering::Acquire) > 0
+}
+
+/// The partition reference time, for arming timers (which count in it).
+fn reference_now(guest: &GuestOs<Arm64>) -> Result<u64, Outcome> {
+    let privileges = guest.info().features.privileges();
+    if !privileges.access_partition_reference_counter() {
+        return Err(Outcome::unavailable(format_args!(
+            "the partition lacks AccessPartitionReferenceCounter to arm timers with"
+        )));
+    }
+    // SAFETY: the register exists with the privilege just checked; reading it has no
+    // effect.
+    unsafe {
+        guest
+            .platform()
+            .read_register(HvRegisterName::HvRegisterTimeRefCount)
+    }
+    .map_err(|e| Outcome::failed(format_args!("HvRegisterTimeRefCount: {e}")))
+}
+
+/// A one-shot message-mode timer through the SynIC of the previous step; see the module
+/// docs.
+fn timer_message(guest: &GuestOs<Arm64>, state: &mut State) -> Outcome {
+    let features = guest.info().features_info();
+    let Some(synic) = state.synic.as_ref() else {
+        return Outcome::unavailable(format_args!("no SynIC (see the SynIC line)"));
+    };
+    let timers = match SyntheticTimers::new(*guest.platform(), features) {
+        Ok(timers) => timers,
+        Err(e) => return Outcome::unavailable(format_args!("{e}")),
+    };
+    let sint = match HvSint::new(TIMER_SINT).map(|sint| TimerSint::new(synic, sint)) {
+        Ok(Ok(sint)) => sint,
+        Ok(Err(e)) => return Outcome::failed(format_args!("{e}")),
+        Err(_) => return Outcome::failed(format_args!("SINT {TIMER_SINT} invalid")),
+    };
+    let Some(id) = IntId::new(SINT_INTID) else {
+        return Outcome::failed(format_args!("interrupt id {SINT_INTID} is not private"));
+    };
+    if let Err(e) = gic::register(id, count_sint) {
+        return Outcome::failed(format_args!("{e}"));
+    }
+    let outcome = one_timer_message(guest, synic, &timers, sint);
+    gic::unregister(id);
+    let _ = timers.clear(TimerIndex::TIMER0);
+    outcome
+}
+
+fn one_timer_message(
+    guest: &GuestOs<Arm64>,
+    synic: &Synic<Arm64>,
+    timers: &SyntheticTimers<Arm64>,
+    sint: TimerSint,
+) -> Outcome {
+    let now = match reference_now(guest) {
+        Ok(now) => now,
+        Err(outcome) => return outcome,
+    };
+    let due = now + DUE;
+    let config = TimerConfig::one_shot(TimerMode::Message(sint));
+    if let Err(e) = timers.start(TimerIndex::TIMER0, config, due) {
+        return Outcome::failed(format_args!("arming stimer0: {e}"));
+    }
+    if !wait_for(&SINT_IRQS) {
+        return Outcome::failed(format_args!(
+            "no interrupt {SINT_INTID} after {WAIT_LIMIT} waits"
+        ));
+    }
+    let message = match synic.receive(sint.sint()) {
+        Ok(Some(message)) => message,
+        Ok(None) => return Outcome::failed(format_args!("interrupt, but the slot is empty")),
+        Err(e) => return Outcome::failed(format_args!("{e}")),
+    };
+    let expired = match TimerExpired::decode(&message) {
+        Ok(expired) => expired,
+        Err(e) => return Outcome::failed(format_args!("{e}")),
+    };
+    if expired.timer != TimerIndex::TIMER0
+        || expired.expiration_time != due
+        || expired.delivery_time < due
+    {
+        return Outcome::failed(format_args!(
+            "message for timer {}, expiration {} (armed for {due}), delivered at {}",
+            expired.timer.get(),
+            expired.expiration_time,
+            expired.delivery_time
+        ));
+    }
+    Outcome::ok(format_args!(
+        "stimer0 one-shot on SINT{TIMER_SINT}: 1 interrupt ({SINT_INTID}), timer-expired \
+         message for {due}, delivered {} units later",
+        expired.delivery_time - due
+    ))
+}
+
+/// A one-shot direct-mode timer; see the module docs.
+fn timer_direct(guest: &GuestOs<Arm64>) -> Outcome {
+    let features = guest.info().features_info();
+    if !features.direct_synthetic_timers() {
+        return Outcome::unavailable(format_args!("direct synthetic timers are not offered"));
+    }
+    let timers = match SyntheticTimers::new(*guest.platform(), features) {
+        Ok(timers) => timers,
+        Err(e) => return Outcome::unavailable(format_args!("{e}")),
+    };
+    let Some(id) = IntId::new(DIRECT_INTID) else {
+        return Outcome::failed(format_args!("interrupt id {DIRECT_INTID} is not private"));
+    };
+    if let Err(e) = gic::register(id, count_direct) {
+        return Outcome::failed(format_args!("{e}"));
+    }
+    let outcome = (|| {
+        let now = reference_now(guest)?;
+        let due = now + DUE;
+        let config = TimerConfig::one_shot(TimerMode::Direct {
+            vector: DIRECT_INTID as u8,
+        });
+        timers
+            .start(TimerIndex::TIMER1, config, due)
+            .map_err(|e| Outcome::failed(format_args!("arming stimer1: {e}")))?;
+        if !wait_for(&DIRECT_IRQS) {
+            return Err(Outcome::failed(format_args!(
+                "no interrupt {DIRECT_INTID} after {WAIT_LIMIT} waits"
+            )));
+        }
+        let at = reference_now(guest)?;
+        if at < due {
+            return Err(Outcome::failed(format_args!(
+                "interrupt at {at}, before the expiration {due}"
+            )));
+        }
+        Ok(Outcome::ok(format_args!(
+            "stimer1 one-shot, interrupt id {DIRECT_INTID}, due in {DUE} units: {} interrupt, \
+             {} units after arming",
+            DIRECT_IRQS.load(Ordering::Acquire),
+            at - now
+        )))
+    })()
+    .unwrap_or_else(|outcome| outcome);
+    gic::unregister(id);
+    let _ = timers.clear(TimerIndex::TIMER1);
+    outcome
+}
+
 /// Runs discovery and every step, recording each outcome.
 pub(crate) fn run<W: fmt::Write>(report: &mut Report<W>) {
     let hv = Discovery::probe();
     report.record("hypervisor", &hv.identity());
+    let mut state = State { synic: None };
     for e in ENLIGHTENMENTS {
-        report.record(e.feature, &hv.run(e.step));
+        report.record(e.feature, &hv.run(&mut state, e.step));
     }
 }

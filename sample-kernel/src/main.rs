@@ -9,6 +9,7 @@ mod demo;
 #[cfg(target_arch = "aarch64")]
 #[path = "demo_arm64.rs"]
 mod demo;
+mod identity;
 
 use kernel_rt::bootinfo::BootInfo;
 use kernel_rt::console::Console;

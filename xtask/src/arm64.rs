@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::cmd::{self, cargo};
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Host, Verdict};
-use crate::transcript;
+use crate::{sim, transcript};
 
 /// The bare-metal target of the arm64 kernels.
 pub(crate) const TARGET: &str = "aarch64-unknown-none";
@@ -265,44 +265,7 @@ pub(crate) struct Config {
 impl Config {
     /// The program and arguments. `program` is the QEMU executable's name.
     pub(crate) fn command_line(&self, program: &str) -> Result<Vec<String>, String> {
-        let mut machine = String::from("virt,gic-version=3");
-        if self.el2 {
-            machine.push_str(",virtualization=on");
-        }
-        let mut args = vec![program.to_string(), "-machine".into(), machine];
-        match self.host {
-            Host::QemuTcg => args.extend(["-accel", "tcg", "-cpu", "max"].map(String::from)),
-            Host::QemuWhpx if !self.el2 && !self.semihosting => {
-                args.extend(["-accel", "whpx", "-cpu", "host"].map(String::from));
-            }
-            Host::QemuWhpx => {
-                return Err("WHPX enters the kernel at EL1 and has no semihosting".into());
-            }
-            Host::QemuKvm => {
-                return Err("KVM on arm64 has no Hyper-V emulation; use qemu-tcg (or \
-                            qemu-whpx on a Windows arm64 machine)"
-                    .into());
-            }
-            Host::Sim => return Err("hv-sim has no arm64 host model yet".into()),
-        }
-        for arg in [
-            "-m",
-            "128M",
-            "-smp",
-            "1",
-            "-nodefaults",
-            "-serial",
-            "stdio",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-        ] {
-            args.push(arg.into());
-        }
-        if self.semihosting {
-            args.extend(["-semihosting-config", "enable=on,target=native"].map(String::from));
-        }
+        let mut args = machine_args(program, self.host, self.el2, self.semihosting)?;
         args.extend(["-no-reboot", "-kernel"].map(String::from));
         args.push(self.kernel.display().to_string());
         if let Some(append) = &self.append {
@@ -310,6 +273,59 @@ impl Config {
         }
         Ok(args)
     }
+}
+
+/// The program and the arguments that make the `virt` machine (accelerator, CPU, memory,
+/// console, semihosting), without what it boots: [`Config::command_line`] adds the
+/// `Image`, `crate::uefi` the firmware and the disk. `el2` and `semihosting` are as in
+/// [`Config`].
+pub(crate) fn machine_args(
+    program: &str,
+    host: Host,
+    el2: bool,
+    semihosting: bool,
+) -> Result<Vec<String>, String> {
+    let mut machine = String::from("virt,gic-version=3");
+    if el2 {
+        machine.push_str(",virtualization=on");
+    }
+    let mut args = vec![program.to_string(), "-machine".into(), machine];
+    match host {
+        Host::QemuTcg => args.extend(["-accel", "tcg", "-cpu", "max"].map(String::from)),
+        Host::QemuWhpx if !el2 && !semihosting => {
+            args.extend(["-accel", "whpx", "-cpu", "host"].map(String::from));
+        }
+        Host::QemuWhpx => {
+            return Err("WHPX enters the kernel at EL1 and has no semihosting".into());
+        }
+        Host::QemuKvm => {
+            return Err("KVM on arm64 has no Hyper-V emulation; use qemu-tcg (or \
+                            qemu-whpx on a Windows arm64 machine)"
+                .into());
+        }
+        Host::Sim => {
+            return Err("hv-sim boots the arm64 Image itself (`run_sim`), not QEMU".into());
+        }
+    }
+    for arg in [
+        "-m",
+        "128M",
+        "-smp",
+        "1",
+        "-nodefaults",
+        "-serial",
+        "stdio",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+    ] {
+        args.push(arg.into());
+    }
+    if semihosting {
+        args.extend(["-semihosting-config", "enable=on,target=native"].map(String::from));
+    }
+    Ok(args)
 }
 
 /// What is missing to build and boot the arm64 kernels.
@@ -339,7 +355,7 @@ fn missing() -> Vec<String> {
 }
 
 /// Makes sure the target and QEMU are installed (runs `ci/setup.sh` when not).
-fn ensure_tools() -> Result<(), String> {
+pub(crate) fn ensure_tools() -> Result<(), String> {
     if missing().is_empty() {
         return Ok(());
     }
@@ -436,8 +452,124 @@ const BOOTS: &[Boot] = &[
 /// Time limit of one arm64 boot.
 const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
-/// Builds the arm64 kernels (debug and release) and makes every boot of [`BOOTS`], checking
-/// verdict and transcript; reports every failure, then fails if any boot did.
+/// One arm64 boot on hv-sim.
+struct SimBoot {
+    kernel: &'static str,
+    profile: &'static str,
+    append: Option<&'static str>,
+    expect: Verdict,
+    /// File name under `tests/transcripts/`.
+    transcript: &'static str,
+}
+
+/// Every arm64 boot on hv-sim: the demo under both profiles that exist on arm64, and the
+/// runtime's checks, whose transcripts are the QEMU boots' (the same masked lines: the GIC,
+/// timer and exception model behave as QEMU's).
+const SIM_BOOTS: &[SimBoot] = &[
+    SimBoot {
+        kernel: kernel::DEMO,
+        profile: "hyperv",
+        append: None,
+        expect: Verdict::Success,
+        transcript: "aarch64-sim-hyperv.txt",
+    },
+    SimBoot {
+        kernel: kernel::DEMO,
+        profile: "none",
+        append: None,
+        expect: Verdict::Success,
+        transcript: "aarch64-sim-none.txt",
+    },
+    SimBoot {
+        kernel: RT_CHECK,
+        profile: "none",
+        append: Some("selftest"),
+        expect: Verdict::Success,
+        transcript: "aarch64-rt-check-selftest.txt",
+    },
+    SimBoot {
+        kernel: RT_CHECK,
+        profile: "none",
+        append: Some("fault=undef"),
+        expect: Verdict::Failure,
+        transcript: "aarch64-rt-check-fault-undef.txt",
+    },
+    SimBoot {
+        kernel: RT_CHECK,
+        profile: "none",
+        append: Some("fault=irq"),
+        expect: Verdict::Failure,
+        transcript: "aarch64-rt-check-fault-irq.txt",
+    },
+];
+
+/// Makes every boot of [`SIM_BOOTS`] on hv-sim (built already) and checks that two
+/// `hyperv` runs print the same output and counters. Returns the names of the failures.
+fn sim_boots(bless: bool) -> Result<Vec<String>, String> {
+    let dir = cmd::root().join("tests/transcripts");
+    let config = |boot: &SimBoot, stats| sim::Config {
+        profile: Some(boot.profile.into()),
+        hv: None,
+        stats,
+        append: boot.append.map(String::from),
+        kernel: image_path(boot.kernel, Profile::Debug),
+    };
+    let mut failures = Vec::new();
+    for boot in SIM_BOOTS {
+        let name = format!(
+            "{} (aarch64 on hv-sim, profile {}, command line {:?})",
+            boot.kernel,
+            boot.profile,
+            boot.append.unwrap_or("")
+        );
+        let sim = sim::run(&config(boot, false), false, BOOT_LIMIT)?;
+        let mut problems = Vec::new();
+        if sim.run.verdict != boot.expect {
+            problems.push(format!(
+                "verdict {} (expected {})\nserial output:\n{}",
+                sim.run.verdict, boot.expect, sim.run.serial
+            ));
+        }
+        if let Err(e) = transcript::check(&dir.join(boot.transcript), &sim.run.serial, bless) {
+            problems.push(e);
+        }
+        if problems.is_empty() {
+            eprintln!(
+                "xtask: boot ok: {name} in {:.3} s",
+                sim.run.elapsed.as_secs_f64()
+            );
+        } else {
+            eprintln!("xtask: boot FAILED: {name}\n{}", problems.join("\n"));
+            failures.push(name);
+        }
+    }
+    let hyperv = &SIM_BOOTS[0];
+    let first = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
+    let second = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
+    let same_output = first.run.serial == second.run.serial;
+    let same_stats = first.stats.is_some() && first.stats == second.stats;
+    if same_output && same_stats {
+        eprintln!(
+            "xtask: arm64 hv-sim is deterministic: two hyperv runs printed the same output and \
+             counters {}",
+            first.stats.as_deref().unwrap_or_default()
+        );
+    } else {
+        eprintln!(
+            "xtask: arm64 hv-sim determinism FAILED (same output: {same_output}, same counters: \
+             {same_stats})\nfirst counters: {:?}\nsecond counters: {:?}\n{}",
+            first.stats,
+            second.stats,
+            transcript::diff(&first.run.serial, &second.run.serial)
+        );
+        failures.push("arm64 hv-sim determinism".into());
+    }
+    Ok(failures)
+}
+
+/// Builds the arm64 kernels (debug and release) and makes every boot of [`BOOTS`] under QEMU
+/// and of [`SIM_BOOTS`] on hv-sim (which the caller has built), checking verdict and
+/// transcript, and hv-sim's determinism; reports every failure, then fails if any check did.
 pub(crate) fn boots(bless: bool) -> Result<(), String> {
     ensure_tools()?;
     build(Profile::Debug)?;
@@ -493,16 +625,76 @@ pub(crate) fn boots(bless: bool) -> Result<(), String> {
             failures.push(name);
         }
     }
+    failures.extend(sim_boots(bless)?);
+    let total = BOOTS.len() + SIM_BOOTS.len() + 1;
     if failures.is_empty() {
-        eprintln!("xtask: {} arm64 boots passed, 0 failed", BOOTS.len());
+        eprintln!("xtask: {total} arm64 checks passed, 0 failed");
         Ok(())
     } else {
         Err(format!(
-            "{} of {} arm64 kernel boots failed: {}",
+            "{} of {total} arm64 checks failed: {}",
             failures.len(),
-            BOOTS.len(),
             failures.join("; ")
         ))
+    }
+}
+
+/// The hv-sim options of `cargo xtask run --arch aarch64 --host sim`.
+#[derive(Debug)]
+pub(crate) struct SimRun {
+    /// `--profile` (hv-sim's default for an arm64 Image is `hyperv`).
+    pub(crate) profile: Option<String>,
+    /// `--stats json`.
+    pub(crate) stats: bool,
+    /// `--append`.
+    pub(crate) append: Option<String>,
+}
+
+/// `cargo xtask run --arch aarch64 --host sim`: builds hv-sim and the arm64 kernels, boots the
+/// `Image` on hv-sim, streams its output.
+pub(crate) fn run_sim(
+    profile: Profile,
+    kernel: &str,
+    options: &SimRun,
+    timeout: Duration,
+) -> Result<(), String> {
+    if !KERNELS.contains(&kernel) {
+        return Err(format!(
+            "kernel `{kernel}` has no aarch64 build ({})",
+            KERNELS.join(", ")
+        ));
+    }
+    ensure_tools()?;
+    sim::build()?;
+    build(profile)?;
+    let config = sim::Config {
+        profile: options.profile.clone(),
+        hv: None,
+        stats: options.stats,
+        append: options.append.clone(),
+        kernel: image_path(kernel, profile),
+    };
+    let sim = sim::run(&config, true, timeout)?;
+    if let Some(stats) = &sim.stats {
+        println!("{stats}");
+    }
+    verdict(&sim.run)
+}
+
+/// Prints the verdict line and turns the verdict into the command's result.
+fn verdict(run: &qemu::Run) -> Result<(), String> {
+    let summary = run
+        .summary_at
+        .map(|t| format!(", summary line after {:.2} s", t.as_secs_f64()))
+        .unwrap_or_default();
+    println!(
+        "xtask: kernel verdict: {} after {:.2} s{summary}",
+        run.verdict,
+        run.elapsed.as_secs_f64()
+    );
+    match run.verdict {
+        Verdict::Success => Ok(()),
+        other => Err(format!("the kernel run ended with {other}")),
     }
 }
 
@@ -547,19 +739,7 @@ pub(crate) fn run(
     ensure_tools()?;
     build(profile)?;
     let run = qemu::run_command(&argv, true, timeout)?;
-    let summary = run
-        .summary_at
-        .map(|t| format!(", summary line after {:.2} s", t.as_secs_f64()))
-        .unwrap_or_default();
-    println!(
-        "xtask: kernel verdict: {} after {:.2} s{summary}",
-        run.verdict,
-        run.elapsed.as_secs_f64()
-    );
-    match run.verdict {
-        Verdict::Success => Ok(()),
-        other => Err(format!("the kernel run ended with {other}")),
-    }
+    verdict(&run)
 }
 
 #[cfg(test)]
@@ -711,6 +891,8 @@ mod tests {
         assert!(x86.len() > 10, "{x86:?}");
         assert_eq!(arm, x86);
         assert_eq!(features(&read("aarch64-qemu-tcg-el2.txt")), x86);
+        assert_eq!(features(&read("aarch64-sim-hyperv.txt")), x86);
+        assert_eq!(features(&read("aarch64-sim-none.txt")), x86);
     }
 
     #[test]

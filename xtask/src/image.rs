@@ -3,7 +3,8 @@
 //! The disk is 64 MiB of 512-byte sectors with a GUID partition table (UEFI 2.10, 5.3)
 //! holding one EFI system partition, FAT32, whose `\EFI\BOOT\BOOTX64.EFI` (the removable
 //! media boot path, UEFI 2.10, 3.5.1.1) is the sample kernel built for
-//! `x86_64-unknown-uefi`:
+//! `x86_64-unknown-uefi`, or for `--arch aarch64` whose `\EFI\BOOT\BOOTAA64.EFI` is the
+//! sample kernel built for `aarch64-unknown-uefi`:
 //!
 //! | LBA | bytes | what |
 //! | --- | --- | --- |
@@ -84,25 +85,22 @@ const ESP_NAME: &str = "EFI system partition";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Arch {
     X86_64,
+    Aarch64,
 }
 
 impl Arch {
     pub(crate) fn parse(name: &str) -> Result<Self, String> {
         match name {
             "x86_64" => Ok(Self::X86_64),
-            "aarch64" | "arm64" => Err(
-                "--arch aarch64: the arm64 runtime has no UEFI entry yet (its disk will hold \
-                 \\EFI\\BOOT\\BOOTAA64.EFI built for aarch64-unknown-uefi); `cargo xtask \
-                 run --arch aarch64` boots the arm64 Image directly"
-                    .into(),
-            ),
-            other => Err(format!("unknown architecture `{other}` (x86_64)")),
+            "aarch64" | "arm64" => Ok(Self::Aarch64),
+            other => Err(format!("unknown architecture `{other}` (x86_64, aarch64)")),
         }
     }
 
     fn name(self) -> &'static str {
         match self {
             Self::X86_64 => "x86_64",
+            Self::Aarch64 => "aarch64",
         }
     }
 
@@ -110,6 +108,7 @@ impl Arch {
     pub(crate) fn uefi_target(self) -> &'static str {
         match self {
             Self::X86_64 => "x86_64-unknown-uefi",
+            Self::Aarch64 => "aarch64-unknown-uefi",
         }
     }
 
@@ -117,6 +116,7 @@ impl Arch {
     pub(crate) fn boot_file(self) -> &'static str {
         match self {
             Self::X86_64 => "::/EFI/BOOT/BOOTX64.EFI",
+            Self::Aarch64 => "::/EFI/BOOT/BOOTAA64.EFI",
         }
     }
 }
@@ -148,9 +148,10 @@ impl Format {
 }
 
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask image [--arch x86_64] [--format raw|vhdx] [--out <path>] [--release]
+usage: cargo xtask image [--arch x86_64|aarch64] [--format raw|vhdx] [--out <path>] [--release]
 
-  --arch      the kernel's architecture (default: x86_64)
+  --arch      the kernel's architecture (default: x86_64); aarch64 puts the kernel at
+              \\EFI\\BOOT\\BOOTAA64.EFI
   --format    raw disk or Hyper-V VHDX (default: raw)
   --out       where to write the disk (default: target/images/sample-kernel-<arch>-<profile>.<img|vhdx>)
   --release   put the release build of the kernel on it
@@ -368,16 +369,24 @@ pub(crate) fn make(
     })
 }
 
-/// The disk checks of `cargo xtask test`, on the debug build:
+/// The disk checks of `cargo xtask test`, on the debug builds of both architectures:
 ///
 /// * raw: `mcopy`, reading the FAT at the partition's offset, gets back exactly the EFI
-///   application as `\EFI\BOOT\BOOTX64.EFI` (the partition table is checked by the unit
-///   tests and by OVMF booting the disk in the UEFI boot test);
+///   application as `\EFI\BOOT\BOOTX64.EFI` (`BOOTAA64.EFI` for aarch64; the partition
+///   table is checked by the unit tests and by the firmware booting the disks in the UEFI
+///   boot tests);
 /// * VHDX: `qemu-img info` reads the file as format `vhdx` with the raw disk's virtual
 ///   size, and `qemu-img compare` finds the same sectors as in the raw disk.
 pub(crate) fn test() -> Result<(), String> {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        test_arch(arch)?;
+    }
+    Ok(())
+}
+
+/// The disk checks for one architecture.
+fn test_arch(arch: Arch) -> Result<(), String> {
     let start = std::time::Instant::now();
-    let arch = Arch::X86_64;
     let raw = default_path(arch, Format::Raw, Profile::Debug);
     let made = make(arch, Format::Raw, Profile::Debug, &raw)?;
     let copy = with_suffix(&raw, ".boot-file");
@@ -429,8 +438,9 @@ pub(crate) fn test() -> Result<(), String> {
             .arg(&vhdx),
     )?;
     eprintln!(
-        "xtask: disk images ok in {:.2} s: EFI application {} bytes, raw {} MiB ({} bytes \
-         allocated), VHDX file {} bytes",
+        "xtask: disk images ok ({}) in {:.2} s: EFI application {} bytes, raw {} MiB ({} \
+         bytes allocated), VHDX file {} bytes",
+        arch.name(),
         start.elapsed().as_secs_f64(),
         made.efi_size,
         DISK_SIZE >> 20,
@@ -802,9 +812,13 @@ mod tests {
         assert_eq!(a.format, Format::Vhdx);
         assert_eq!(a.out.as_deref(), Some(Path::new("d.vhdx")));
         assert_eq!(a.profile, Profile::Release);
+        let a = parse(&s(&["--arch", "aarch64"])).expect("valid arguments");
+        assert_eq!(a.arch, Arch::Aarch64);
+        assert_eq!(a.arch.boot_file(), "::/EFI/BOOT/BOOTAA64.EFI");
+        assert_eq!(a.arch.uefi_target(), "aarch64-unknown-uefi");
+        assert_eq!(Arch::parse("arm64"), Ok(Arch::Aarch64));
         for bad in [
             &["--format", "qcow2"][..],
-            &["--arch", "aarch64"],
             &["--arch", "riscv64"],
             &["--out"],
             &["--frobnicate"],
@@ -814,6 +828,10 @@ mod tests {
         assert!(
             default_path(Arch::X86_64, Format::Vhdx, Profile::Release)
                 .ends_with("images/sample-kernel-x86_64-release.vhdx")
+        );
+        assert!(
+            default_path(Arch::Aarch64, Format::Raw, Profile::Debug)
+                .ends_with("images/sample-kernel-aarch64-debug.img")
         );
     }
 }

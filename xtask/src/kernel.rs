@@ -19,6 +19,9 @@ pub(crate) const DEMO: &str = "sample-kernel";
 /// The runtime's check kernel.
 pub(crate) const RT_CHECK: &str = "rt-check";
 
+/// The kernel that reports a crash through the crash MSRs.
+pub(crate) const HV_CRASH: &str = "hv-crash";
+
 /// Debug or release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Profile {

@@ -8,6 +8,7 @@
 
 mod arm64;
 mod cmd;
+mod counters;
 mod image;
 mod kernel;
 mod kvm;

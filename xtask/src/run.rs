@@ -18,18 +18,21 @@ usage: cargo xtask run [--arch x86_64|aarch64]
                        [--hv <flag,flag,...>] [--stats json] [--timeout <seconds>]
 
   --arch      the kernel's architecture (default: x86_64); aarch64 boots the arm64 Image
-              on QEMU virt (hosts qemu-tcg, the default, and qemu-whpx; no --machine,
-              --firmware or --hv-flags)
+              on QEMU virt (hosts qemu-tcg and qemu-whpx) or on hv-sim (host sim, the
+              default when hv-sim is built or can be; no --machine, --hv-flags or --hv);
+              with --firmware uefi AAVMF boots the arm64 disk (hosts qemu-tcg,
+              the default then, and qemu-whpx; no --machine or --hv-flags)
   --host      where to boot (default: qemu-kvm when /dev/kvm emulates Hyper-V, else sim
               when hv-sim is built or CMake can build it, else qemu-tcg)
-  --firmware  pvh: QEMU loads the kernel directly (-kernel); uefi: OVMF boots the disk of
-              `cargo xtask image` (sample-kernel only, no --append) (default: pvh)
+  --firmware  pvh: QEMU loads the kernel directly (-kernel; the arm64 Image for aarch64);
+              uefi: OVMF (AAVMF for aarch64) boots the disk of `cargo xtask image`
+              (sample-kernel only, no --append) (default: pvh)
   --machine   QEMU machine type (default: q35)
   --hv-flags  replaces the Hyper-V enlightenments of qemu-kvm (QEMU names, comma-separated)
   --release   boot the release build
   --kernel    which kernel to boot (default: sample-kernel; rt-check is x86_64 only,
               rt-check-arm64 aarch64 only)
-  --append    kernel command line, QEMU only (rt-check: selftest, reenter64,
+  --append    kernel command line, QEMU and arm64 hv-sim (rt-check: selftest, reenter64,
               reenter64-bare, fault=ud|gp|pf|df|int|panic; rt-check-arm64: selftest,
               fault=undef|abort|irq|panic)
   --profile   sim: the partition hv-sim models (default: hyperv)
@@ -164,12 +167,41 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let args = parse(args)?;
     if args.arch == Arch::Aarch64 {
-        if args.hv_flags.is_some() || args.machine != Machine::Q35 || args.firmware != Firmware::Pvh
-        {
-            return Err("--hv-flags, --machine and --firmware apply to x86_64 only".into());
+        if args.hv_flags.is_some() || args.machine != Machine::Q35 {
+            return Err("--hv-flags and --machine apply to x86_64 only".into());
         }
-        let host = args.host.unwrap_or(Host::QemuTcg);
-        println!("xtask: host {host} (aarch64)");
+        if args.firmware == Firmware::Uefi {
+            let host = args.host.unwrap_or(Host::QemuTcg);
+            println!("xtask: host {host} (aarch64, UEFI)");
+            return run_uefi_aarch64(&args, host);
+        }
+        let (host, why) = match args.host {
+            Some(host) => (host, "chosen with --host"),
+            // As on x86_64, prefer a host with the Hyper-V interface: QEMU TCG has none.
+            None if sim::available().is_ok() => (Host::Sim, "default: hv-sim models Hyper-V"),
+            None => (Host::QemuTcg, "default: hv-sim cannot be built here"),
+        };
+        println!("xtask: host {host} (aarch64, {why})");
+        if host == Host::Sim {
+            if args.sim_hv.is_some() {
+                return Err(
+                    "--hv describes a KVM-style partition, and KVM has no Hyper-V \
+                            emulation on arm64: use --profile hyperv or none"
+                        .into(),
+                );
+            }
+            let sim = arm64::SimRun {
+                profile: args.sim_profile.clone(),
+                stats: args.stats,
+                append: args.append.clone(),
+            };
+            return arm64::run_sim(args.profile, &args.kernel, &sim, args.timeout);
+        }
+        if args.sim_profile.is_some() || args.sim_hv.is_some() || args.stats {
+            return Err(format!(
+                "--profile, --hv and --stats apply to --host sim (hv-sim) only; the host is {host}"
+            ));
+        }
         return arm64::run(host, args.profile, &args.kernel, args.append, args.timeout);
     }
     if args.kernel == arm64::RT_CHECK {
@@ -280,6 +312,40 @@ fn run_uefi(args: &Args, host: Host) -> Result<(), String> {
     report(&run)
 }
 
+/// `cargo xtask run --arch aarch64 --firmware uefi`: makes the arm64 raw disk and boots it
+/// with AAVMF under QEMU TCG; for `qemu-whpx`, prints the Windows command line instead.
+fn run_uefi_aarch64(args: &Args, host: Host) -> Result<(), String> {
+    match host {
+        Host::QemuTcg => {}
+        Host::QemuWhpx => {
+            return Err(format!(
+                "qemu-whpx runs on arm64 Windows (Windows 11 24H2 with the May 2025 updates or \
+                 later, with the Windows Hypervisor Platform feature), and the UEFI disk is \
+                 made on Linux or WSL (mkfs.fat, mtools). Make it with `cargo xtask image \
+                 --arch aarch64{}`, then run from the workspace root on Windows:\n\n    {}\n\n\
+                 WHPX has no semihosting: the verdict is only in the `[rt] exit:` line, and \
+                 the kernel then powers the VM off through PSCI SYSTEM_OFF (QEMU exits with \
+                 0). This command line is untested here.",
+                if args.profile == Profile::Release {
+                    " --release"
+                } else {
+                    ""
+                },
+                uefi::whpx_command_line_aarch64(args.profile)?.join(" ")
+            ));
+        }
+        other => {
+            return Err(format!(
+                "the arm64 UEFI boot runs on qemu-tcg (or qemu-whpx on arm64 Windows), not \
+                 {other}"
+            ));
+        }
+    }
+    arm64::ensure_tools()?;
+    let run = uefi::boot_aarch64(args.profile, true, args.timeout)?;
+    report(&run)
+}
+
 /// `cargo xtask run --host sim`: builds hv-sim and the kernel, boots it through the
 /// 64-bit entry, streams the serial output.
 fn run_sim(args: &Args) -> Result<(), String> {
@@ -302,6 +368,7 @@ fn run_sim(args: &Args) -> Result<(), String> {
         profile,
         hv: args.sim_hv.clone(),
         stats: args.stats,
+        append: None,
         kernel: kernel::path(&args.kernel, args.profile),
     };
     let sim = sim::run(&config, true, args.timeout)?;
@@ -408,7 +475,34 @@ mod tests {
         assert_eq!(a.kernel, "rt-check-arm64");
         assert!(run(&strings(&["--kernel", "rt-check-arm64"])).is_err());
         assert!(run(&strings(&["--arch", "aarch64", "--machine", "pc"])).is_err());
-        assert!(run(&strings(&["--arch", "aarch64", "--firmware", "uefi"])).is_err());
+        let uefi =
+            parse(&strings(&["--arch", "aarch64", "--firmware", "uefi"])).expect("valid arguments");
+        assert_eq!((uefi.arch, uefi.firmware), (Arch::Aarch64, Firmware::Uefi));
+        assert!(
+            run(&strings(&[
+                "--arch",
+                "aarch64",
+                "--firmware",
+                "uefi",
+                "--host",
+                "qemu-kvm"
+            ]))
+            .unwrap_err()
+            .contains("qemu-tcg")
+        );
+        let whpx = run(&strings(&[
+            "--arch",
+            "aarch64",
+            "--firmware",
+            "uefi",
+            "--host",
+            "qemu-whpx",
+        ]))
+        .unwrap_err();
+        assert!(
+            whpx.contains("qemu-system-aarch64.exe -machine virt,gic-version=3 -accel whpx"),
+            "{whpx}"
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) hv: Option<String>,
     /// `--stats json`.
     pub(crate) stats: bool,
+    /// `--append`: the command line of an arm64 `Image`'s device tree.
+    pub(crate) append: Option<String>,
     pub(crate) kernel: PathBuf,
 }
 
@@ -41,6 +43,9 @@ impl Config {
         }
         if self.stats {
             args.extend(["--stats".into(), "json".into()]);
+        }
+        if let Some(append) = &self.append {
+            args.extend(["--append".into(), append.clone()]);
         }
         args
     }
@@ -169,6 +174,7 @@ mod tests {
             profile: Some("kvm".into()),
             hv: Some("relaxed,vpindex".into()),
             stats: true,
+            append: None,
             kernel: PathBuf::from("/k"),
         };
         assert_eq!(
@@ -179,9 +185,20 @@ mod tests {
             profile: None,
             hv: None,
             stats: false,
+            append: None,
             kernel: PathBuf::from("/k"),
         };
         assert_eq!(bare.command_line("hv-sim"), ["hv-sim", "/k"]);
+        let arm64 = Config {
+            profile: Some("none".into()),
+            append: Some("selftest".into()),
+            kernel: PathBuf::from("/k.img"),
+            ..bare
+        };
+        assert_eq!(
+            arm64.command_line("hv-sim").join(" "),
+            "hv-sim /k.img --profile none --append selftest"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::cmd::{self, cargo};
+use crate::counters;
 use crate::image::{self, Arch};
 use crate::kernel::{self, Profile};
 use crate::qemu::{self, Config, Host, Machine, Verdict};
@@ -139,36 +140,72 @@ fn fuzz() -> Result<(), String> {
     Ok(())
 }
 
-/// One boot of the demo on `hv-sim`: a partition profile or a list of QEMU `hv-*` flags.
+/// What a boot on `hv-sim` checks besides its transcript, from `--stats json`.
+#[derive(Clone, Copy, Debug)]
+enum SimCheck {
+    /// The demo's measurements (`counters::check_demo`).
+    Demo,
+    /// The `hv-crash` kernel's report, with or without the message form
+    /// (`counters::check_crash`).
+    Crash { message: bool },
+}
+
+/// One boot on `hv-sim`: a kernel under a partition profile or a list of QEMU `hv-*` flags.
 struct SimBoot {
+    kernel: &'static str,
     profile: Option<&'static str>,
     hv: Option<&'static str>,
+    expect: Verdict,
+    check: SimCheck,
     /// File name under `tests/transcripts/`.
     transcript: &'static str,
 }
 
-/// Every boot on `hv-sim`: the three profiles, and a KVM-style partition without XMM fast
-/// input (QEMU's `hv-relaxed,hv-vpindex,hv-time`).
+const fn sim_demo(
+    profile: Option<&'static str>,
+    hv: Option<&'static str>,
+    transcript: &'static str,
+) -> SimBoot {
+    SimBoot {
+        kernel: kernel::DEMO,
+        profile,
+        hv,
+        expect: Verdict::Success,
+        check: SimCheck::Demo,
+        transcript,
+    }
+}
+
+/// The status `hv-sim` exits with when the guest reports a crash.
+const SIM_CRASH_STATUS: i32 = 18;
+
+/// Every boot on `hv-sim`: the demo under the three profiles and a KVM-style partition
+/// without XMM fast input (QEMU's `hv-relaxed,hv-vpindex,hv-time`); `hv-crash` under the
+/// `hyperv` (crash message offered) and `kvm` (notify only) profiles.
 const SIM_BOOTS: &[SimBoot] = &[
+    sim_demo(Some("none"), None, "x86_64-sim-none.txt"),
+    sim_demo(Some("kvm"), None, "x86_64-sim-kvm.txt"),
+    sim_demo(Some("hyperv"), None, "x86_64-sim-hyperv.txt"),
+    sim_demo(
+        None,
+        Some("relaxed,vpindex,time"),
+        "x86_64-sim-hv-relaxed-vpindex-time.txt",
+    ),
     SimBoot {
-        profile: Some("none"),
-        hv: None,
-        transcript: "x86_64-sim-none.txt",
-    },
-    SimBoot {
-        profile: Some("kvm"),
-        hv: None,
-        transcript: "x86_64-sim-kvm.txt",
-    },
-    SimBoot {
+        kernel: kernel::HV_CRASH,
         profile: Some("hyperv"),
         hv: None,
-        transcript: "x86_64-sim-hyperv.txt",
+        expect: Verdict::Missing(Some(SIM_CRASH_STATUS)),
+        check: SimCheck::Crash { message: true },
+        transcript: "x86_64-sim-hv-crash-hyperv.txt",
     },
     SimBoot {
-        profile: None,
-        hv: Some("relaxed,vpindex,time"),
-        transcript: "x86_64-sim-hv-relaxed-vpindex-time.txt",
+        kernel: kernel::HV_CRASH,
+        profile: Some("kvm"),
+        hv: None,
+        expect: Verdict::Missing(Some(SIM_CRASH_STATUS)),
+        check: SimCheck::Crash { message: false },
+        transcript: "x86_64-sim-hv-crash-kvm.txt",
     },
 ];
 
@@ -183,8 +220,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ));
         }
     };
+    let mut stages = Stages::new();
     kernel::ensure_tools(true)?;
     image::ensure_tools(Arch::X86_64, true)?;
+    image::ensure_tools(Arch::Aarch64, true)?;
+    stages.next("format and lints");
     cmd::run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     cmd::run(cargo().args([
         "clippy",
@@ -213,21 +253,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    // The UEFI build: the demo as an EFI application, which lints the runtime with its UEFI
-    // entry too (a workspace member it depends on). Not rt-check: it needs the PVH entry
-    // points, which UEFI builds do not have.
-    cmd::run(cargo().args([
-        "clippy",
-        "-p",
-        kernel::PACKAGE,
-        "--bin",
-        kernel::DEMO,
-        "--target",
-        Arch::X86_64.uefi_target(),
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // The UEFI builds: the demo as an EFI application, which lints the runtime with its UEFI
+    // entry too (a workspace member it depends on). Not rt-check or rt-check-arm64: they
+    // need the PVH or Image entry points, which UEFI builds do not have.
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        cmd::run(cargo().args([
+            "clippy",
+            "-p",
+            kernel::PACKAGE,
+            "--bin",
+            kernel::DEMO,
+            "--target",
+            arch.uefi_target(),
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    stages.next("MSRV check and arm64 lints");
     // The libraries declare `rust-version = MSRV`; check that they build with it. Feature
     // `testing` compiles hv-guest's arm64 module on the host too.
     cmd::run(
@@ -237,7 +280,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .arg(cmd::root().join("target/msrv")),
     )?;
     crate::arm64::lint()?;
+    stages.next("host tests");
     cmd::run(cargo().args(["test", "--workspace", "--exclude", kernel::PACKAGE]))?;
+    stages.next("Miri");
     // Miri checks the host-testable unsafe code (the fake platform's memory handover, the
     // page types, the VMBus rings with two threads sharing one ring) for undefined behaviour.
     // The fake leaks its pages on purpose (they stand in for guest memory that lives
@@ -247,7 +292,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .args(["miri", "test", "-p", "hv-guest", "--features", "testing"])
             .env("MIRIFLAGS", "-Zmiri-ignore-leaks"),
     )?;
+    stages.next("fuzzing");
     fuzz()?;
+    stages.next("docs");
     cmd::run(
         cargo()
             .args(["doc", "--no-deps", "-p", "hv-defs", "-p", "hv-guest"])
@@ -265,30 +312,75 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
-    cmd::run(
-        cargo()
-            .args([
-                "doc",
-                "--no-deps",
-                "-p",
-                "kernel-rt",
-                "--target",
-                Arch::X86_64.uefi_target(),
-            ])
-            .env("RUSTDOCFLAGS", "-D warnings"),
-    )?;
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        cmd::run(
+            cargo()
+                .args([
+                    "doc",
+                    "--no-deps",
+                    "-p",
+                    "kernel-rt",
+                    "--target",
+                    arch.uefi_target(),
+                ])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )?;
+    }
     crate::arm64::docs()?;
+    stages.next("kernel and hv-sim builds");
     kernel::build(Profile::Debug)?;
     kernel::build(Profile::Release)?;
     sim::build()?;
+    stages.next("QEMU TCG and hv-sim boots (x86_64)");
     let qemu = boot_all(bless);
     let sim = sim_boot_all(bless);
     qemu.and(sim)?;
+    stages.next("disk images and UEFI boots (x86_64)");
     image::test()?;
     uefi::test(bless, BOOT_LIMIT)?;
+    stages.next("arm64 boots (QEMU TCG, hv-sim)");
     crate::arm64::boots(bless)?;
+    stages.next("arm64 UEFI boot");
+    uefi::test_aarch64(bless, BOOT_LIMIT)?;
+    stages.finish();
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// Wall-clock time of each stage of `cargo xtask test`, printed at the end so that CI time
+/// (kept under 20 minutes on a fresh machine) can be watched.
+struct Stages {
+    done: Vec<(&'static str, Duration)>,
+    current: Option<(&'static str, std::time::Instant)>,
+}
+
+impl Stages {
+    fn new() -> Self {
+        Self {
+            done: Vec::new(),
+            current: Some(("tools", std::time::Instant::now())),
+        }
+    }
+
+    /// Ends the running stage and starts `name`.
+    fn next(&mut self, name: &'static str) {
+        if let Some((previous, start)) = self.current.take() {
+            self.done.push((previous, start.elapsed()));
+        }
+        self.current = Some((name, std::time::Instant::now()));
+    }
+
+    /// Ends the running stage and prints every stage's time.
+    fn finish(mut self) {
+        if let Some((previous, start)) = self.current.take() {
+            self.done.push((previous, start.elapsed()));
+        }
+        let total: Duration = self.done.iter().map(|(_, d)| *d).sum();
+        eprintln!("xtask: stage times (total {:.0} s):", total.as_secs_f64());
+        for (name, time) in &self.done {
+            eprintln!("xtask:   {:>6.1} s  {name}", time.as_secs_f64());
+        }
+    }
 }
 
 /// Boots every entry of [`BOOTS`] and checks verdict and transcript; reports every failure,
@@ -347,38 +439,49 @@ fn boot_all(bless: bool) -> Result<(), String> {
     }
 }
 
-/// Boots the demo on `hv-sim` for every entry of [`SIM_BOOTS`] and checks verdict and
-/// transcript, then checks determinism: two runs of the `hyperv` profile (two VPs) print
-/// the same serial output (unmasked) and the same `--stats json` counters; and the flush
-/// benchmark: the demo's 10,000-page flush on VPs {0, 1} took one hypercall.
+/// Boots every entry of [`SIM_BOOTS`] on `hv-sim` with `--stats json` and checks verdict,
+/// transcript and counters, then checks determinism: two runs of the demo under the
+/// `hyperv` profile (two VPs) print the same serial output (unmasked) and the same
+/// counters; and the flush benchmark: the demo's 10,000-page flush on VPs {0, 1} took one
+/// hypercall.
 fn sim_boot_all(bless: bool) -> Result<(), String> {
     let dir = cmd::root().join("tests/transcripts");
-    let kernel = kernel::path(kernel::DEMO, Profile::Debug);
-    let config = |boot: &SimBoot, stats| sim::Config {
+    let config = |boot: &SimBoot| sim::Config {
         profile: boot.profile.map(String::from),
         hv: boot.hv.map(String::from),
-        stats,
-        kernel: kernel.clone(),
+        stats: true,
+        kernel: kernel::path(boot.kernel, Profile::Debug),
+        append: None,
     };
     let mut failures = Vec::new();
     for boot in SIM_BOOTS {
         let name = format!(
-            "sample-kernel on hv-sim (profile {}, hv flags {})",
+            "{} on hv-sim (profile {}, hv flags {})",
+            boot.kernel,
             boot.profile.unwrap_or("-"),
             boot.hv.unwrap_or("-")
         );
-        let sim = sim::run(&config(boot, false), false, BOOT_LIMIT)?;
+        let sim = sim::run(&config(boot), false, BOOT_LIMIT)?;
         let mut problems = Vec::new();
-        if sim.run.verdict != Verdict::Success {
+        if sim.run.verdict != boot.expect {
             problems.push(format!(
                 "verdict {} (expected {})\nserial output:\n{}",
-                sim.run.verdict,
-                Verdict::Success,
-                sim.run.serial
+                sim.run.verdict, boot.expect, sim.run.serial
             ));
         }
         if let Err(e) = transcript::check(&dir.join(boot.transcript), &sim.run.serial, bless) {
             problems.push(e);
+        }
+        let stats = sim.stats.as_deref().unwrap_or_default();
+        let measured = match boot.check {
+            SimCheck::Demo => counters::check_demo(&sim.run.serial, stats),
+            SimCheck::Crash { message } => counters::check_crash(stats, message)
+                .map(|()| "hv-sim recorded P0-P4 and the message as reported".into()),
+        };
+        match measured {
+            Ok(summary) if !summary.is_empty() => eprintln!("xtask: {name}: {summary}"),
+            Ok(_) => {}
+            Err(e) => problems.push(e),
         }
         if problems.is_empty() {
             eprintln!(
@@ -391,8 +494,8 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
         }
     }
     let hyperv = &SIM_BOOTS[2];
-    let first = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
-    let second = sim::run(&config(hyperv, true), false, BOOT_LIMIT)?;
+    let first = sim::run(&config(hyperv), false, BOOT_LIMIT)?;
+    let second = sim::run(&config(hyperv), false, BOOT_LIMIT)?;
     let same_output = first.run.serial == second.run.serial;
     let same_stats = first.stats.is_some() && first.stats == second.stats;
     match first.stats.as_deref().map(sim::FlushBenchmark::parse) {

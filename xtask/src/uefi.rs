@@ -1,5 +1,5 @@
 //! Booting the sample kernel through UEFI firmware under QEMU: `cargo xtask run
-//! --firmware uefi` and the UEFI boot of `cargo xtask test`.
+//! --firmware uefi` (`--arch aarch64` too) and the UEFI boots of `cargo xtask test`.
 //!
 //! The machine is the PVH boot's ([`qemu::machine_args`]: same memory, serial console,
 //! `isa-debug-exit` and `-no-reboot`, so the same exit statuses and time limits apply),
@@ -7,6 +7,12 @@
 //! store, so boot entries an earlier run saved never change a run) and the disk of
 //! [`crate::image`] as a read-only virtio disk. With no boot entries of its own OVMF
 //! boots the disk's `\EFI\BOOT\BOOTX64.EFI`.
+//!
+//! arm64 ([`boot_aarch64`]): the arm64 `Image` boot's `virt` machine
+//! ([`arm64::machine_args`]: GICv3, `-cpu max`, 128 MiB, semihosting under TCG, so the same
+//! exit statuses), with AAVMF (Debian's `qemu-efi-aarch64`: 64 MiB code and variable
+//! store, again a fresh copy of the store per run) and the same read-only virtio disk, from
+//! which AAVMF boots `\EFI\BOOT\BOOTAA64.EFI`.
 //!
 //! OVMF prints on the same serial port before the kernel runs (screen control sequences,
 //! `BdsDxe: loading Boot0001 ...`), which says nothing about the kernel and changes with
@@ -18,6 +24,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::arm64;
 use crate::cmd;
 use crate::image::{self, Arch, Format};
 use crate::kernel::Profile;
@@ -37,6 +44,12 @@ const OVMF_CANDIDATES: [(&str, &str); 2] = [
     ),
 ];
 
+/// AAVMF from Debian's `qemu-efi-aarch64`: code and variable store template.
+const AAVMF_CANDIDATES: [(&str, &str); 1] = [(
+    "/usr/share/AAVMF/AAVMF_CODE.fd",
+    "/usr/share/AAVMF/AAVMF_VARS.fd",
+)];
+
 /// What the kernel prints first on a UEFI boot (the UEFI entry's firmware console lines).
 pub(crate) const KERNEL_FIRST_LINE: &str = "[efi] ";
 
@@ -50,13 +63,17 @@ pub(crate) struct Ovmf {
 }
 
 impl Ovmf {
-    /// The installed OVMF.
+    /// The installed firmware for `arch`: OVMF for x86_64, AAVMF for aarch64.
     ///
     /// # Errors
     ///
     /// When none of the known paths exists.
-    pub(crate) fn find() -> Result<Self, String> {
-        OVMF_CANDIDATES
+    pub(crate) fn find(arch: Arch) -> Result<Self, String> {
+        let (candidates, package): (&[(&str, &str)], _) = match arch {
+            Arch::X86_64 => (&OVMF_CANDIDATES, "ovmf"),
+            Arch::Aarch64 => (&AAVMF_CANDIDATES, "qemu-efi-aarch64"),
+        };
+        candidates
             .iter()
             .map(|&(code, vars)| (Path::new(code), Path::new(vars)))
             .find(|(code, vars)| code.is_file() && vars.is_file())
@@ -65,10 +82,11 @@ impl Ovmf {
                 vars_template: vars.to_path_buf(),
             })
             .ok_or_else(|| {
+                let codes: Vec<_> = candidates.iter().map(|&(code, _)| code).collect();
                 format!(
-                    "no OVMF firmware at {} (Debian package ovmf; `cargo xtask setup` installs \
-                     it)",
-                    OVMF_CANDIDATES.map(|(code, _)| code).join(" or ")
+                    "no UEFI firmware at {} (Debian package {package}; `cargo xtask setup` \
+                     installs it)",
+                    codes.join(" or ")
                 )
             })
     }
@@ -144,7 +162,7 @@ pub(crate) fn boot(
     stream: bool,
     limit: Duration,
 ) -> Result<Run, String> {
-    let ovmf = Ovmf::find()?;
+    let ovmf = Ovmf::find(Arch::X86_64)?;
     let disk = image::default_path(Arch::X86_64, Format::Raw, profile);
     image::make(Arch::X86_64, Format::Raw, profile, &disk)?;
     let config = UefiConfig {
@@ -178,6 +196,19 @@ pub(crate) fn test(bless: bool, limit: Duration) -> Result<(), String> {
         false,
         limit,
     )?;
+    check(
+        &run,
+        TRANSCRIPT,
+        PVH_TRANSCRIPT,
+        "sample-kernel (UEFI, OVMF, Debug, q35)",
+        bless,
+    )
+}
+
+/// Checks a UEFI boot: the success verdict, the transcript `expected` (from the kernel's
+/// first line on), and that its `[hv]` lines are exactly those of the transcript `direct`
+/// of the boot without firmware, the summary included.
+fn check(run: &Run, expected: &str, direct: &str, name: &str, bless: bool) -> Result<(), String> {
     let output = kernel_output(&run.serial);
     let dir = cmd::root().join("tests/transcripts");
     let mut problems = Vec::new();
@@ -189,22 +220,23 @@ pub(crate) fn test(bless: bool, limit: Duration) -> Result<(), String> {
             run.serial
         ));
     }
-    if let Err(e) = transcript::check(&dir.join(TRANSCRIPT), output, bless) {
+    if let Err(e) = transcript::check(&dir.join(expected), output, bless) {
         problems.push(e);
     }
-    let pvh = fs::read_to_string(dir.join(PVH_TRANSCRIPT))
-        .map_err(|e| format!("reading {PVH_TRANSCRIPT}: {e}"))?;
+    let direct_text =
+        fs::read_to_string(dir.join(direct)).map_err(|e| format!("reading {direct}: {e}"))?;
     let report = |text: &str| -> String {
         text.lines()
             .filter(|l| l.starts_with("[hv] "))
             .map(|l| format!("{l}\n"))
             .collect()
     };
-    let (uefi_report, pvh_report) = (report(&transcript::mask(output)), report(&pvh));
-    if uefi_report.is_empty() || uefi_report != pvh_report {
+    let (uefi_report, direct_report) = (report(&transcript::mask(output)), report(&direct_text));
+    if uefi_report.is_empty() || uefi_report != direct_report {
         problems.push(format!(
-            "the [hv] report differs from the PVH boot's ({PVH_TRANSCRIPT}; - PVH, + UEFI):\n{}",
-            transcript::diff(&pvh_report, &uefi_report)
+            "the [hv] report differs from the boot without firmware's ({direct}; - without, + \
+             UEFI):\n{}",
+            transcript::diff(&direct_report, &uefi_report)
         ));
     }
     let summary = run.summary_at.map_or_else(
@@ -213,13 +245,13 @@ pub(crate) fn test(bless: bool, limit: Duration) -> Result<(), String> {
     );
     if problems.is_empty() {
         eprintln!(
-            "xtask: boot ok: sample-kernel (UEFI, OVMF, Debug, q35) in {:.2} s, {summary}",
+            "xtask: boot ok: {name} in {:.2} s, {summary}",
             run.elapsed.as_secs_f64()
         );
         Ok(())
     } else {
         Err(format!(
-            "the UEFI boot failed ({summary}):\n{}",
+            "the UEFI boot {name} failed ({summary}):\n{}",
             problems.join("\n")
         ))
     }
@@ -245,6 +277,111 @@ pub(crate) fn whpx_command_line(machine: Machine, profile: Profile) -> Vec<Strin
         }
     }
     argv
+}
+
+/// Everything that decides the QEMU command line of an arm64 UEFI boot.
+#[derive(Clone, Debug)]
+pub(crate) struct Aarch64UefiConfig {
+    pub(crate) host: Host,
+    /// Offer semihosting, through which the kernel reports its status; TCG only.
+    pub(crate) semihosting: bool,
+    /// The firmware code: a pflash image (`-drive if=pflash`, with `vars`), or for
+    /// `bios` a file QEMU loads into the flash itself (`-bios`, no variable store).
+    pub(crate) code: PathBuf,
+    /// This run's variable store (unused with `bios`).
+    pub(crate) vars: PathBuf,
+    /// Pass the firmware with `-bios` (QEMU for Windows' `edk2-aarch64-code.fd`).
+    pub(crate) bios: bool,
+    /// The raw disk.
+    pub(crate) disk: PathBuf,
+}
+
+impl Aarch64UefiConfig {
+    /// The program and arguments. `program` is the QEMU executable's name.
+    ///
+    /// # Errors
+    ///
+    /// As [`arm64::machine_args`]: hosts without arm64 support, WHPX with semihosting.
+    pub(crate) fn command_line(&self, program: &str) -> Result<Vec<String>, String> {
+        let mut args = arm64::machine_args(program, self.host, false, self.semihosting)?;
+        let drive = |spec: &str, file: &Path| format!("{spec},file={}", file.display());
+        args.push("-no-reboot".into());
+        if self.bios {
+            args.extend(["-bios".into(), self.code.display().to_string()]);
+        } else {
+            args.extend([
+                "-drive".into(),
+                drive("if=pflash,format=raw,unit=0,readonly=on", &self.code),
+                "-drive".into(),
+                drive("if=pflash,format=raw,unit=1", &self.vars),
+            ]);
+        }
+        args.extend([
+            "-drive".into(),
+            drive("if=none,id=esp,format=raw,readonly=on", &self.disk),
+            "-device".into(),
+            "virtio-blk-pci,drive=esp".into(),
+        ]);
+        Ok(args)
+    }
+}
+
+/// Makes the arm64 raw disk for `profile` and boots it under QEMU TCG with AAVMF (with
+/// semihosting), copying the serial output to stdout when `stream` is set.
+pub(crate) fn boot_aarch64(profile: Profile, stream: bool, limit: Duration) -> Result<Run, String> {
+    let aavmf = Ovmf::find(Arch::Aarch64)?;
+    let disk = image::default_path(Arch::Aarch64, Format::Raw, profile);
+    image::make(Arch::Aarch64, Format::Raw, profile, &disk)?;
+    let config = Aarch64UefiConfig {
+        host: Host::QemuTcg,
+        semihosting: true,
+        code: aavmf.code.clone(),
+        vars: aavmf.fresh_vars(&disk)?,
+        bios: false,
+        disk,
+    };
+    qemu::run_command(&config.command_line(arm64::QEMU)?, stream, limit)
+}
+
+/// The expected transcript of the arm64 UEFI boot, and of the arm64 `Image` boot whose
+/// `[hv]` report it must repeat.
+const AARCH64_TRANSCRIPT: &str = "aarch64-uefi-qemu-tcg.txt";
+const AARCH64_IMAGE_TRANSCRIPT: &str = "aarch64-qemu-tcg.txt";
+
+/// The arm64 UEFI boot of `cargo xtask test`: the debug disk under AAVMF, QEMU TCG,
+/// `virt`. Checks as [`test`] does, against [`AARCH64_TRANSCRIPT`] and the `Image` boot's
+/// `[hv]` lines.
+pub(crate) fn test_aarch64(bless: bool, limit: Duration) -> Result<(), String> {
+    let run = boot_aarch64(Profile::Debug, false, limit)?;
+    check(
+        &run,
+        AARCH64_TRANSCRIPT,
+        AARCH64_IMAGE_TRANSCRIPT,
+        "sample-kernel (UEFI, AAVMF, Debug, virt)",
+        bless,
+    )
+}
+
+/// The Windows command line of an arm64 UEFI boot under WHPX, run from the workspace root,
+/// with the firmware QEMU for Windows installs (`share\edk2-aarch64-code.fd`, passed with
+/// `-bios` as QEMU's documentation does for arm64 WHPX).
+pub(crate) fn whpx_command_line_aarch64(profile: Profile) -> Result<Vec<String>, String> {
+    let disk = image::default_path(Arch::Aarch64, Format::Raw, profile);
+    let config = Aarch64UefiConfig {
+        host: Host::QemuWhpx,
+        semihosting: false,
+        code: PathBuf::from(r"C:\Program Files\qemu\share\edk2-aarch64-code.fd"),
+        vars: PathBuf::new(),
+        bios: true,
+        disk: qemu::windows_path(&cmd::root(), &disk).into(),
+    };
+    let mut argv = config.command_line("qemu-system-aarch64.exe")?;
+    for arg in &mut argv {
+        if arg.contains(' ') {
+            *arg = format!("\"{arg}\"");
+        }
+    }
+    Ok(argv)
 }
 
 #[cfg(test)]
@@ -285,6 +422,72 @@ mod tests {
             argv.iter()
                 .any(|a| a.ends_with("images\\sample-kernel-x86_64-release.img"))
         );
+    }
+
+    #[test]
+    fn aarch64_command_lines() {
+        let config = Aarch64UefiConfig {
+            host: Host::QemuTcg,
+            semihosting: true,
+            code: "/c.fd".into(),
+            vars: "/v.fd".into(),
+            bios: false,
+            disk: "/d.img".into(),
+        };
+        assert_eq!(
+            config.command_line("qemu").unwrap().join(" "),
+            "qemu -machine virt,gic-version=3 -accel tcg -cpu max -m 128M -smp 1 -nodefaults \
+             -serial stdio -display none -monitor none -semihosting-config \
+             enable=on,target=native -no-reboot \
+             -drive if=pflash,format=raw,unit=0,readonly=on,file=/c.fd \
+             -drive if=pflash,format=raw,unit=1,file=/v.fd \
+             -drive if=none,id=esp,format=raw,readonly=on,file=/d.img \
+             -device virtio-blk-pci,drive=esp"
+        );
+        let whpx = whpx_command_line_aarch64(Profile::Release).unwrap();
+        assert_eq!(
+            &whpx[1..7],
+            [
+                "-machine",
+                "virt,gic-version=3",
+                "-accel",
+                "whpx",
+                "-cpu",
+                "host"
+            ]
+        );
+        assert!(
+            !whpx
+                .iter()
+                .any(|a| a.contains("semihosting") || a.contains("pflash"))
+        );
+        let bios = whpx.iter().position(|a| a == "-bios").unwrap();
+        assert_eq!(
+            whpx[bios + 1],
+            "\"C:\\Program Files\\qemu\\share\\edk2-aarch64-code.fd\""
+        );
+        assert!(
+            whpx.iter()
+                .any(|a| a.ends_with("images\\sample-kernel-aarch64-release.img"))
+        );
+        let kvm = Aarch64UefiConfig {
+            host: Host::QemuKvm,
+            ..config
+        };
+        assert!(kvm.command_line("qemu").is_err());
+    }
+
+    #[test]
+    fn the_readme_has_the_whpx_lines_xtask_prints() {
+        let readme = std::fs::read_to_string(cmd::root().join("README.md")).unwrap();
+        for line in [
+            whpx_command_line(Machine::Q35, Profile::Release).join(" "),
+            whpx_command_line_aarch64(Profile::Release)
+                .unwrap()
+                .join(" "),
+        ] {
+            assert!(readme.lines().any(|l| l == line), "README lacks {line}");
+        }
     }
 
     #[test]

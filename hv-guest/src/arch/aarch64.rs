@@ -1,8 +1,10 @@
-//! aarch64: the `HVC` instruction.
+//! aarch64: the `HVC` instruction and the virtual counter.
 //!
 //! [`Arm64`] is the real [`Arm64Platform`]: one `HVC` with X0–X17 in and out. The calling
 //! conventions built on it (SMCCC discovery, hypercalls, fast VP register calls) are in
-//! [`crate::arm64`], which documents the ABI.
+//! [`crate::arm64`], which documents the ABI. It is also the [`TscSource`] of the reference
+//! TSC page on arm64: the virtual counter CNTVCT_EL0 (Linux arm64 Hyper-V guests compute the
+//! page's reference time from the architectural counter).
 
 use core::arch::asm;
 
@@ -11,6 +13,7 @@ use hv_defs::status::HvError;
 
 use crate::arm64::{self, Arm64Platform, HvcConvention, HvcRegs};
 use crate::platform::{HypercallEntry, Platform};
+use crate::reftime::TscSource;
 
 /// The aarch64 processor this code runs on, at EL1 under a hypervisor.
 ///
@@ -103,5 +106,27 @@ impl Platform for Arm64 {
     unsafe fn write_register(&self, name: HvRegisterName, value: u64) -> Result<(), HvError> {
         // SAFETY: the caller upholds `Platform::write_register`'s contract.
         unsafe { arm64::write_register(self, name, value) }
+    }
+}
+
+impl TscSource for Arm64 {
+    /// CNTVCT_EL0 after an `ISB`, so the read is not taken before the instructions that
+    /// precede it (the first sequence read of the TSC page protocol), as Linux's
+    /// `arch_timer_read_cntvct_el0` orders it.
+    fn read_tsc(&self) -> u64 {
+        let count: u64;
+        // SAFETY: ISB and reading the virtual counter touch no memory and have no effect
+        // beyond the value; EL1 may read the counter (CNTKCTL_EL1 only controls EL0). The asm
+        // is not `nomem`, so the compiler keeps the earlier loads (the TSC page's sequence)
+        // before it.
+        unsafe {
+            asm!(
+                "isb",
+                "mrs {count}, cntvct_el0",
+                count = out(reg) count,
+                options(nostack, preserves_flags),
+            );
+        }
+        count
     }
 }

@@ -21,6 +21,10 @@ pub const HCPAGE: u64 = 0x6_0000;
 /// Top of the guest stack.
 pub const STACK: u64 = 0x9_F000;
 
+/// The guest OS id and hypercall MSRs.
+pub const GUEST_OS_ID: u32 = 0x4000_0000;
+pub const HYPERCALL: u32 = 0x4000_0001;
+
 /// Result slots (offsets from RESULTS).
 pub const GP_COUNT: u64 = 0x00;
 pub const GP_ERROR: u64 = 0x08;
@@ -201,6 +205,27 @@ impl Run {
     pub fn serial(&self) -> String {
         String::from_utf8_lossy(self.machine.serial()).into_owned()
     }
+}
+
+/// A guest that enables the hypercall page, then runs `body`, then exits 0.
+pub fn with_hypercalls(body: impl FnOnce(&mut Guest)) -> Guest {
+    let mut g = Guest::new();
+    g.wrmsr(GUEST_OS_ID, 0x8100_0000_0000_0000);
+    g.wrmsr(HYPERCALL, HCPAGE | 1);
+    body(&mut g);
+    g.exit(0);
+    g
+}
+
+/// Calls the hypercall page with control `rcx`, RDX = `rdx`, R8 = `r8`; stores RAX at
+/// RESULTS + `slot`.
+pub fn call(g: &mut Guest, rcx_value: u64, rdx_value: u64, r8_value: u64, slot: u64) {
+    g.a.mov(rcx, rcx_value).unwrap();
+    g.a.mov(rdx, rdx_value).unwrap();
+    g.a.mov(r8, r8_value).unwrap();
+    g.a.mov(rax, HCPAGE).unwrap();
+    g.a.call(rax).unwrap();
+    g.store_rax(slot);
 }
 
 /// `HV_X64_MSR_GUEST_OS_ID`, `HV_X64_MSR_HYPERCALL`, `HV_X64_MSR_VP_INDEX`,

@@ -1,6 +1,8 @@
 //! The few ACPI tables the runtime reads: the RSDP, the RSDT/XSDT that list the other
 //! tables, the SPCR (Serial Port Console Redirection table), which names the UART a
-//! console should use, and the MADT, which lists the processors.
+//! console should use, and the MADT, which lists the processors (x86_64) and describes
+//! the GIC (arm64), with the FADT and GTDT on arm64 (PSCI conduit, generic timer
+//! interrupts; [`ArmPlatform`]).
 //!
 //! Layouts (all little-endian, offsets in bytes):
 //!
@@ -19,12 +21,27 @@
 //!   address as a Generic Address Structure (40), interrupt type (52), PC-AT IRQ (53),
 //!   global system interrupt (54), configured baud rate code (58), ...; 80 bytes in
 //!   revision 2.
-//! * MADT (ACPI 6.5, 5.2.12, signature `"APIC"`): header, local APIC address `u32` (36),
-//!   flags `u32` (40), then entries of `type: u8`, `length: u8`. Processor Local APIC
+//! * MADT (ACPI 6.5, 5.2.12), signature `APIC`: header, `Local Interrupt Controller
+//!   Address: u32` (36), `Flags: u32` (40), then interrupt controller structures from 44,
+//!   each starting with `Type: u8` and `Length: u8`. x86_64: Processor Local APIC
 //!   (type 0, 8 bytes): ACPI processor UID (2), APIC id (3), flags `u32` (4). Processor
 //!   Local x2APIC (type 9, 16 bytes): reserved (2), x2APIC id `u32` (4), flags `u32` (8),
 //!   ACPI processor UID `u32` (12). Flags bit 0 is "enabled", bit 1 "online capable"
 //!   (5.2.12.2).
+//!   arm64 (the ones read here):
+//!   * GIC CPU interface, GICC (type 0x0B, 5.2.12.14; 76 bytes in ACPI 5.1, 80 in 6.0, 82
+//!     in 6.5): `Flags: u32` (12; bit 0 enabled), `GICR Base Address: u64` (60), `MPIDR:
+//!     u64` (68);
+//!   * GIC distributor, GICD (type 0x0C, 5.2.12.15; 24 bytes): `Physical Base Address:
+//!     u64` (8), `GIC version: u8` (20; 0 = not given, 1-4 = GICv1-v4);
+//!   * GIC redistributor, GICR (type 0x0E, 5.2.12.17; 16 bytes): `Discovery Range Base
+//!     Address: u64` (4), `Discovery Range Length: u32` (12).
+//! * FADT (ACPI 6.5, 5.2.9), signature `FACP`: `ARM_BOOT_ARCH: u16` at 129 (table 5.11,
+//!   from FADT revision 5, ACPI 5.1): bit 0 PSCI compliant, bit 1 PSCI uses HVC (not SMC).
+//! * GTDT (ACPI 6.5, 5.2.25): header, `CntControlBase Physical Address: u64` (36), a
+//!   reserved `u32` (44), then GSIV and flags (`u32` each) of the secure EL1 timer (48, 52),
+//!   the non-secure EL1 timer (56, 60), the virtual EL1 timer (64, 68) and the EL2 timer
+//!   (72, 76), ...
 //!
 //! Every byte here comes from the firmware, so it is read through [`PhysMemory`] (which
 //! bounds-checks every access); table lengths and table counts are capped, checksums are
@@ -33,6 +50,7 @@
 use core::fmt;
 
 use crate::bootinfo::{PhysMemory, Unreadable};
+use crate::fdt::{Gic, PsciConduit};
 
 /// Size of the ACPI 1.0 part of the RSDP, which its first checksum covers.
 const RSDP_V1_SIZE: usize = 20;
@@ -86,6 +104,14 @@ pub enum AcpiError {
         /// The length it claims.
         length: u32,
     },
+    /// A table lacks a structure the others make necessary (a GICv3 distributor without
+    /// any redistributor for this processor).
+    Missing {
+        /// What is missing.
+        what: &'static str,
+        /// The table's physical address.
+        paddr: u64,
+    },
 }
 
 impl fmt::Display for AcpiError {
@@ -105,6 +131,9 @@ impl fmt::Display for AcpiError {
                 paddr,
                 length,
             } => write!(f, "{what} at {paddr:#x} claims length {length}"),
+            Self::Missing { what, paddr } => {
+                write!(f, "the table at {paddr:#x} has no {what}")
+            }
         }
     }
 }
@@ -476,6 +505,221 @@ impl<M: PhysMemory> Iterator for MadtProcessors<'_, M> {
     }
 }
 
+/// MADT structure types (ACPI 6.5, table 5.21).
+const MADT_GICC: u8 = 0x0b;
+const MADT_GICD: u8 = 0x0c;
+const MADT_GICR: u8 = 0x0e;
+
+/// The shortest GICC that holds the MPIDR (ACPI 5.1's layout).
+const GICC_MIN_LENGTH: u8 = 76;
+/// GICD and GICR lengths.
+const GICD_LENGTH: u8 = 24;
+const GICR_LENGTH: u8 = 16;
+
+/// The GICC flag "enabled" (ACPI 6.5, table 5.38).
+const GICC_ENABLED: u32 = 1 << 0;
+
+/// The GICv3 distributor's register frame (64 KiB; Arm IHI 0069, 12.8).
+const GICD_SIZE: u64 = 0x1_0000;
+/// One redistributor of a GICv3 (RD_base and SGI_base frames), and of a GICv4 (two more
+/// frames for virtual LPIs); Arm IHI 0069, 12.10.
+const GICR_V3_SIZE: u64 = 0x2_0000;
+const GICR_V4_SIZE: u64 = 0x4_0000;
+
+/// The MPIDR affinity fields the MADT's GICC and the processor compare: Aff3 (39:32) and
+/// Aff2-Aff0 (23:0).
+pub const MPIDR_AFFINITY_MASK: u64 = 0xff_00ff_ffff;
+
+/// The FADT's `ARM_BOOT_ARCH` and the length that holds it, the first FADT revision that
+/// has it, and its flags (ACPI 6.5, 5.2.9 and table 5.11).
+const FADT_ARM_BOOT_ARCH: usize = 129;
+const FADT_ARM_MIN_LENGTH: u32 = 131;
+const FADT_ARM_MIN_REVISION: u8 = 5;
+const ARM_PSCI_COMPLIANT: u16 = 1 << 0;
+const ARM_PSCI_USE_HVC: u16 = 1 << 1;
+
+/// The GTDT's virtual EL1 timer GSIV, and the length up to its flags.
+const GTDT_VIRTUAL_TIMER_GSIV: usize = 64;
+const GTDT_MIN_LENGTH: u32 = 72;
+
+/// What the ACPI tables say about an arm64 machine: the GIC (MADT), the PSCI conduit
+/// (FADT) and the virtual timer's interrupt (GTDT). The arm64 UEFI entry takes these instead
+/// of a device tree's (`docs/architecture.md`, "UEFI entry").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArmPlatform {
+    /// The interrupt controller: a GICv3 (distributor and the redistributor region of this
+    /// processor; a GICD of version 3 or 4, or of version 0, "not given", when
+    /// redistributors are described), or [`Gic::V2`] for a GICv1/v2, version 0 without
+    /// redistributors, or a version the runtime does not know; `None` when there is no MADT
+    /// or it has no distributor.
+    pub gic: Option<Gic>,
+    /// The PSCI conduit, when the FADT says the machine is PSCI compliant.
+    pub psci: Option<PsciConduit>,
+    /// The virtual EL1 timer's interrupt id, when the GTDT gives a PPI (16-31).
+    pub virtual_timer_intid: Option<u32>,
+}
+
+impl ArmPlatform {
+    /// Reads the MADT, FADT and GTDT through the root pointer at `rsdp`. `affinity` is this
+    /// processor's MPIDR_EL1 (the fields of [`MPIDR_AFFINITY_MASK`] are compared): when the
+    /// MADT lists no redistributor ranges (GICR structures), the redistributor is the one
+    /// this processor's GICC names.
+    ///
+    /// # Errors
+    ///
+    /// [`AcpiError`] when the RSDP or the XSDT/RSDT is broken, when a table is too short
+    /// for what is read from it, when a MADT structure's length is wrong, or when a GICv3
+    /// distributor has no redistributor for this processor.
+    pub fn find(mem: &impl PhysMemory, rsdp: u64, affinity: u64) -> Result<Self, AcpiError> {
+        let rsdp = Rsdp::read(mem, rsdp)?;
+        let gic = match rsdp.find_table(mem, b"APIC")? {
+            Some(madt) => madt_gic(mem, madt, affinity)?,
+            None => None,
+        };
+        let psci = match rsdp.find_table(mem, b"FACP")? {
+            Some(fadt) => fadt_psci(mem, fadt)?,
+            None => None,
+        };
+        let virtual_timer_intid = match rsdp.find_table(mem, b"GTDT")? {
+            Some(gtdt) => gtdt_virtual_timer(mem, gtdt)?,
+            None => None,
+        };
+        Ok(Self {
+            gic,
+            psci,
+            virtual_timer_intid,
+        })
+    }
+}
+
+/// The GIC the MADT at `madt` describes (see [`ArmPlatform::gic`]).
+fn madt_gic(mem: &impl PhysMemory, madt: u64, affinity: u64) -> Result<Option<Gic>, AcpiError> {
+    const WHAT: &str = "MADT structure";
+    let length = table_header(mem, madt, b"APIC", "MADT")?;
+    if length < MADT_ENTRIES {
+        return Err(AcpiError::BadLength {
+            what: "MADT",
+            paddr: madt,
+            length,
+        });
+    }
+    let mut distributor = None;
+    let mut gicr_range = None;
+    let mut gicc_redistributor = None;
+    let mut any_gicc_redistributor = false;
+    let mut offset = MADT_ENTRIES;
+    while offset < length {
+        let at = madt + u64::from(offset);
+        let mut head = [0_u8; 2];
+        read(mem, at, &mut head, WHAT)?;
+        let [kind, entry_length] = head;
+        let minimum = match kind {
+            MADT_GICC => GICC_MIN_LENGTH,
+            MADT_GICD => GICD_LENGTH,
+            MADT_GICR => GICR_LENGTH,
+            _ => 2,
+        };
+        if entry_length < minimum || offset + u32::from(entry_length) > length {
+            return Err(AcpiError::BadLength {
+                what: WHAT,
+                paddr: at,
+                length: u32::from(entry_length),
+            });
+        }
+        let mut raw = [0_u8; GICC_MIN_LENGTH as usize];
+        let raw = &mut raw[..usize::from(minimum)];
+        read(mem, at, raw, WHAT)?;
+        match kind {
+            MADT_GICD if distributor.is_none() => distributor = Some((le_u64(raw, 8), raw[20])),
+            MADT_GICR if gicr_range.is_none() => {
+                gicr_range = Some((le_u64(raw, 4), u64::from(le_u32(raw, 12))));
+            }
+            MADT_GICC => {
+                let enabled = le_u32(raw, 12) & GICC_ENABLED != 0;
+                let mpidr = le_u64(raw, 68);
+                let gicr = le_u64(raw, 60);
+                let ours = (mpidr ^ affinity) & MPIDR_AFFINITY_MASK == 0;
+                any_gicc_redistributor |= gicr != 0;
+                if enabled && ours && gicr != 0 && gicc_redistributor.is_none() {
+                    gicc_redistributor = Some(gicr);
+                }
+            }
+            _ => {}
+        }
+        offset += u32::from(entry_length);
+    }
+    let Some((base, version)) = distributor else {
+        return Ok(None);
+    };
+    let redistributors = gicr_range.or_else(|| {
+        let size = if version == 4 {
+            GICR_V4_SIZE
+        } else {
+            GICR_V3_SIZE
+        };
+        gicc_redistributor.map(|gicr| (gicr, size))
+    });
+    let v3 = match version {
+        3 | 4 => true,
+        // Not given: a GICv3 when redistributors are described at all.
+        0 => gicr_range.is_some() || any_gicc_redistributor,
+        _ => false,
+    };
+    if !v3 {
+        return Ok(Some(Gic::V2));
+    }
+    let redistributors = redistributors.ok_or(AcpiError::Missing {
+        what: "GIC redistributor for this processor",
+        paddr: madt,
+    })?;
+    Ok(Some(Gic::V3 {
+        distributor: (base, GICD_SIZE),
+        redistributors,
+    }))
+}
+
+/// The PSCI conduit the FADT at `fadt` names: `None` before FADT revision 5 or when the
+/// machine is not PSCI compliant.
+fn fadt_psci(mem: &impl PhysMemory, fadt: u64) -> Result<Option<PsciConduit>, AcpiError> {
+    let length = table_header(mem, fadt, b"FACP", "FADT")?;
+    let mut revision = [0_u8; 1];
+    read(mem, fadt + 8, &mut revision, "FADT")?;
+    if revision[0] < FADT_ARM_MIN_REVISION || length < FADT_ARM_MIN_LENGTH {
+        return Ok(None);
+    }
+    let mut flags = [0_u8; 2];
+    read(mem, fadt + FADT_ARM_BOOT_ARCH as u64, &mut flags, "FADT")?;
+    let flags = u16::from_le_bytes(flags);
+    Ok(
+        (flags & ARM_PSCI_COMPLIANT != 0).then_some(if flags & ARM_PSCI_USE_HVC != 0 {
+            PsciConduit::Hvc
+        } else {
+            PsciConduit::Smc
+        }),
+    )
+}
+
+/// The virtual EL1 timer's interrupt id the GTDT at `gtdt` gives, when it is a PPI.
+fn gtdt_virtual_timer(mem: &impl PhysMemory, gtdt: u64) -> Result<Option<u32>, AcpiError> {
+    let length = table_header(mem, gtdt, b"GTDT", "GTDT")?;
+    if length < GTDT_MIN_LENGTH {
+        return Err(AcpiError::BadLength {
+            what: "GTDT",
+            paddr: gtdt,
+            length,
+        });
+    }
+    let mut gsiv = [0_u8; 4];
+    read(
+        mem,
+        gtdt + GTDT_VIRTUAL_TIMER_GSIV as u64,
+        &mut gsiv,
+        "GTDT",
+    )?;
+    let gsiv = u32::from_le_bytes(gsiv);
+    Ok((16..32).contains(&gsiv).then_some(gsiv))
+}
+
 /// Checks the header of the table at `paddr`: signature, a length between the header
 /// size and [`MAX_TABLE_LENGTH`], and the checksum. Returns the length.
 fn table_header(
@@ -556,6 +800,7 @@ pub(crate) mod tests {
     extern crate std;
 
     use super::*;
+    use std::string::ToString;
     use std::vec::Vec;
 
     /// Guest memory for tests: `bytes` at physical address `base`, nothing else readable.
@@ -823,7 +1068,275 @@ pub(crate) mod tests {
         );
     }
 
+    /// Where [`arm_firmware`] puts its tables.
+    const ARM_TABLES_AT: u64 = BASE + 0x400;
+    const ARM_TABLE_STRIDE: u64 = 0x400;
+
+    /// Firmware-like tables of an arm64 machine: the RSDP and an XSDT listing each of
+    /// `tables` (signature, revision, body).
+    fn arm_firmware(tables: &[(&[u8; 4], u8, Vec<u8>)]) -> FakeMemory {
+        let mut mem = firmware(None);
+        mem.bytes
+            .resize(0x400 + tables.len() * ARM_TABLE_STRIDE as usize, 0);
+        let mut list = Vec::new();
+        for (i, (signature, revision, body)) in tables.iter().enumerate() {
+            let at = ARM_TABLES_AT + i as u64 * ARM_TABLE_STRIDE;
+            table(&mut mem, at, signature, body);
+            let r = (at - BASE) as usize + 8;
+            mem.bytes[r] = *revision;
+            fix_checksum(&mut mem, at, SDT_HEADER_SIZE as usize + body.len(), at + 9);
+            list.push(at);
+        }
+        let xsdt: Vec<u8> = list.iter().flat_map(|t| t.to_le_bytes()).collect();
+        table(&mut mem, XSDT_AT, b"XSDT", &xsdt);
+        mem
+    }
+
+    /// A GICC structure (ACPI 6.0 layout, 80 bytes).
+    fn gicc(enabled: bool, mpidr: u64, gicr: u64) -> Vec<u8> {
+        let mut e = std::vec![0_u8; 80];
+        e[0] = MADT_GICC;
+        e[1] = 80;
+        e[12..16].copy_from_slice(&u32::from(enabled).to_le_bytes());
+        e[60..68].copy_from_slice(&gicr.to_le_bytes());
+        e[68..76].copy_from_slice(&mpidr.to_le_bytes());
+        e
+    }
+
+    fn gicd(base: u64, version: u8) -> Vec<u8> {
+        let mut e = std::vec![0_u8; 24];
+        e[0] = MADT_GICD;
+        e[1] = 24;
+        e[8..16].copy_from_slice(&base.to_le_bytes());
+        e[20] = version;
+        e
+    }
+
+    fn gicr(base: u64, length: u32) -> Vec<u8> {
+        let mut e = std::vec![0_u8; 16];
+        e[0] = MADT_GICR;
+        e[1] = 16;
+        e[4..12].copy_from_slice(&base.to_le_bytes());
+        e[12..16].copy_from_slice(&length.to_le_bytes());
+        e
+    }
+
+    /// A MADT body: local interrupt controller address and flags, then `entries`.
+    fn madt(entries: &[Vec<u8>]) -> Vec<u8> {
+        let mut b = std::vec![0_u8; 8];
+        for e in entries {
+            b.extend_from_slice(e);
+        }
+        b
+    }
+
+    /// A FADT body of `length` bytes with `ARM_BOOT_ARCH` = `flags`.
+    fn fadt(length: usize, flags: u16) -> Vec<u8> {
+        let mut b = std::vec![0_u8; length - SDT_HEADER_SIZE as usize];
+        let at = FADT_ARM_BOOT_ARCH - SDT_HEADER_SIZE as usize;
+        if b.len() >= at + 2 {
+            b[at..at + 2].copy_from_slice(&flags.to_le_bytes());
+        }
+        b
+    }
+
+    /// A GTDT body (revision 2, 96 bytes) with the virtual timer's GSIV.
+    fn gtdt(virtual_gsiv: u32) -> Vec<u8> {
+        let mut b = std::vec![0_u8; 96 - SDT_HEADER_SIZE as usize];
+        for (gsiv_at, gsiv) in [(48, 29_u32), (56, 30), (64, virtual_gsiv), (72, 26)] {
+            let at = gsiv_at - SDT_HEADER_SIZE as usize;
+            b[at..at + 4].copy_from_slice(&gsiv.to_le_bytes());
+        }
+        b
+    }
+
+    /// An ITS structure (type 0x0F), which the parser skips.
+    fn its() -> Vec<u8> {
+        let mut e = std::vec![0_u8; 20];
+        e[0] = 0x0f;
+        e[1] = 20;
+        e
+    }
+
+    #[test]
+    fn reads_the_tables_of_qemu_virt() {
+        // As QEMU `virt` (gic-version=3) publishes them for AAVMF: GICC without a GICR
+        // base, GICD version 3, one GICR range, an ITS; FADT 6.x with PSCI over HVC; the
+        // virtual timer on PPI 11 (interrupt id 27).
+        let mem = arm_firmware(&[
+            (b"FACP", 6, fadt(276, ARM_PSCI_COMPLIANT | ARM_PSCI_USE_HVC)),
+            (
+                b"APIC",
+                4,
+                madt(&[
+                    gicc(true, 0, 0),
+                    gicd(0x800_0000, 3),
+                    gicr(0x80a_0000, 0xf6_0000),
+                    its(),
+                ]),
+            ),
+            (b"GTDT", 2, gtdt(27)),
+        ]);
+        assert_eq!(
+            ArmPlatform::find(&mem, RSDP_AT, 0x8000_0000),
+            Ok(ArmPlatform {
+                gic: Some(Gic::V3 {
+                    distributor: (0x800_0000, 0x1_0000),
+                    redistributors: (0x80a_0000, 0xf6_0000),
+                }),
+                psci: Some(PsciConduit::Hvc),
+                virtual_timer_intid: Some(27),
+            })
+        );
+    }
+
+    #[test]
+    fn without_gicr_ranges_the_processors_gicc_names_its_redistributor() {
+        let mem = arm_firmware(&[
+            (
+                b"APIC",
+                5,
+                madt(&[
+                    gicd(0xffff_0000, 0),
+                    gicc(true, 0x8000_0000, 0xeffe_e000),
+                    gicc(false, 0x8000_0001, 0xeffe_0000),
+                    gicc(true, 0x1_0000_0001, 0xeffc_0000),
+                    gicc(true, 0x8000_0001, 0xeff0_0000),
+                ]),
+            ),
+            (b"FACP", 6, fadt(276, ARM_PSCI_COMPLIANT)),
+            (b"GTDT", 3, gtdt(0)),
+        ]);
+        let platform = ArmPlatform::find(&mem, RSDP_AT, 0x8000_0001).expect("valid tables");
+        assert_eq!(
+            platform.gic,
+            Some(Gic::V3 {
+                distributor: (0xffff_0000, 0x1_0000),
+                redistributors: (0xeff0_0000, 0x2_0000),
+            })
+        );
+        assert_eq!(platform.psci, Some(PsciConduit::Smc));
+        assert_eq!(platform.virtual_timer_intid, None);
+        let v4 = arm_firmware(&[(
+            b"APIC",
+            5,
+            madt(&[gicd(0x800_0000, 4), gicc(true, 0, 0x80a_0000)]),
+        )]);
+        assert_eq!(
+            ArmPlatform::find(&v4, RSDP_AT, 0).map(|p| p.gic),
+            Ok(Some(Gic::V3 {
+                distributor: (0x800_0000, 0x1_0000),
+                redistributors: (0x80a_0000, 0x4_0000),
+            }))
+        );
+        // No redistributor for this processor: an error, not a guess.
+        assert_eq!(
+            ArmPlatform::find(&mem, RSDP_AT, 0x2),
+            Err(AcpiError::Missing {
+                what: "GIC redistributor for this processor",
+                paddr: ARM_TABLES_AT,
+            })
+        );
+    }
+
+    #[test]
+    fn gic_versions() {
+        let version = |entries: &[Vec<u8>]| {
+            let mem = arm_firmware(&[(b"APIC", 5, madt(entries))]);
+            ArmPlatform::find(&mem, RSDP_AT, 0).map(|p| p.gic)
+        };
+        assert_eq!(version(&[gicd(0x800_0000, 2)]), Ok(Some(Gic::V2)));
+        assert_eq!(version(&[gicd(0x800_0000, 0)]), Ok(Some(Gic::V2)));
+        assert_eq!(version(&[gicd(0x800_0000, 7)]), Ok(Some(Gic::V2)));
+        assert_eq!(
+            version(&[gicr(0x80a_0000, 0x2_0000), gicd(0x800_0000, 0)]),
+            Ok(Some(Gic::V3 {
+                distributor: (0x800_0000, 0x1_0000),
+                redistributors: (0x80a_0000, 0x2_0000),
+            }))
+        );
+        assert_eq!(version(&[gicc(true, 0, 0x80a_0000)]), Ok(None));
+    }
+
+    #[test]
+    fn missing_or_old_tables_give_nothing() {
+        let none = ArmPlatform {
+            gic: None,
+            psci: None,
+            virtual_timer_intid: None,
+        };
+        assert_eq!(ArmPlatform::find(&arm_firmware(&[]), RSDP_AT, 0), Ok(none));
+        // FADT revision 4 (ACPI 5.0) has no ARM_BOOT_ARCH, nor a table cut before it.
+        let old = arm_firmware(&[(b"FACP", 4, fadt(244, ARM_PSCI_COMPLIANT))]);
+        assert_eq!(ArmPlatform::find(&old, RSDP_AT, 0), Ok(none));
+        let short = arm_firmware(&[(b"FACP", 6, fadt(130, ARM_PSCI_COMPLIANT))]);
+        assert_eq!(ArmPlatform::find(&short, RSDP_AT, 0), Ok(none));
+        let not_psci = arm_firmware(&[(b"FACP", 6, fadt(276, ARM_PSCI_USE_HVC))]);
+        assert_eq!(ArmPlatform::find(&not_psci, RSDP_AT, 0), Ok(none));
+        // A virtual timer GSIV that is no PPI cannot be the processor's timer.
+        let spi = arm_firmware(&[(b"GTDT", 2, gtdt(40))]);
+        assert_eq!(ArmPlatform::find(&spi, RSDP_AT, 0), Ok(none));
+    }
+
+    #[test]
+    fn bad_lengths_are_errors() {
+        let mut zero = gicd(0x800_0000, 3);
+        zero[1] = 0;
+        let mem = arm_firmware(&[(b"APIC", 5, madt(&[zero]))]);
+        assert_eq!(
+            ArmPlatform::find(&mem, RSDP_AT, 0),
+            Err(AcpiError::BadLength {
+                what: "MADT structure",
+                paddr: ARM_TABLES_AT + 44,
+                length: 0,
+            })
+        );
+        let mut short_gicc = gicc(true, 0, 0x80a_0000);
+        short_gicc[1] = 72;
+        short_gicc.truncate(72);
+        let mem = arm_firmware(&[(b"APIC", 5, madt(&[short_gicc]))]);
+        assert!(matches!(
+            ArmPlatform::find(&mem, RSDP_AT, 0),
+            Err(AcpiError::BadLength { length: 72, .. })
+        ));
+        let mut past_end = gicr(0x80a_0000, 0x2_0000);
+        past_end[1] = 40;
+        let mem = arm_firmware(&[(b"APIC", 5, madt(&[past_end]))]);
+        assert!(matches!(
+            ArmPlatform::find(&mem, RSDP_AT, 0),
+            Err(AcpiError::BadLength { length: 40, .. })
+        ));
+        let mem = arm_firmware(&[(b"GTDT", 2, std::vec![0; 30])]);
+        assert_eq!(
+            ArmPlatform::find(&mem, RSDP_AT, 0),
+            Err(AcpiError::BadLength {
+                what: "GTDT",
+                paddr: ARM_TABLES_AT,
+                length: 66,
+            })
+        );
+        assert_eq!(
+            AcpiError::Missing {
+                what: "GIC redistributor for this processor",
+                paddr: 0x1000,
+            }
+            .to_string(),
+            "the table at 0x1000 has no GIC redistributor for this processor"
+        );
+    }
+
     proptest::proptest! {
+        /// Any MADT body (structures of any type and length) parses or fails without
+        /// panicking, and the walk ends.
+        #[test]
+        fn arbitrary_madt_never_panics(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..0x3c0),
+            affinity in proptest::num::u64::ANY,
+        ) {
+            let mem = arm_firmware(&[(b"APIC", 5, body)]);
+            let _ = ArmPlatform::find(&mem, RSDP_AT, affinity);
+        }
+
         /// Whatever the firmware wrote, the parser returns (no panic).
         #[test]
         fn arbitrary_firmware_data_never_panics(

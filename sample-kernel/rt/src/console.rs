@@ -21,7 +21,8 @@ static ADDRESS: ConsoleAddressCell = ConsoleAddressCell::new(CONSOLE_DEFAULT);
 
 /// Programs the UART at `address` and prints there from now on (x86_64: COM1 for the PVH
 /// and 64-bit entries, the port the firmware named for the UEFI entry; aarch64: the PL011 of
-/// QEMU `virt`). Called once at boot.
+/// QEMU `virt` for the `Image` entry). Called once at boot.
+#[cfg(not(all(target_arch = "aarch64", target_os = "uefi")))]
 pub(crate) fn init(address: ConsoleAddress) {
     ADDRESS.store(address, Ordering::Relaxed);
     without_interrupts(|| {
@@ -29,6 +30,15 @@ pub(crate) fn init(address: ConsoleAddress) {
         *console = ConsoleUart::at(address);
         console.init();
     });
+}
+
+/// Prints on the UART at `address` from now on, with the line settings the firmware left:
+/// the arm64 UEFI entry's console, which the firmware programmed for its own output with a
+/// reference clock the runtime does not know. Called once at boot.
+#[cfg(all(target_arch = "aarch64", target_os = "uefi"))]
+pub(crate) fn init_configured(address: ConsoleAddress) {
+    ADDRESS.store(address, Ordering::Relaxed);
+    without_interrupts(|| *CONSOLE.lock() = ConsoleUart::at(address));
 }
 
 /// Prints `args` on the serial console (what [`print!`](crate::print) expands to).

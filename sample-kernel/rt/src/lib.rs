@@ -43,7 +43,10 @@
 //! console, an exception vector table, an identity map with the MMU and caches on, a GICv3
 //! (`gic`) and the generic timer (`timer`), and an exit status through semihosting
 //! (falling back to PSCI `SYSTEM_OFF`). The kernel's main function, the report format, the
-//! page allocator and [`exit`] are the same.
+//! page allocator and [`exit`] are the same. Built for `aarch64-unknown-uefi`, the kernel is
+//! an EFI application again (`\EFI\BOOT\BOOTAA64.EFI`): the same UEFI entry reads the
+//! memory map, the SPCR's PL011 and, instead of a device tree, the ACPI MADT, FADT and GTDT
+//! ([`acpi::ArmPlatform`]), then hands the processor over to the arm64 runtime's own map.
 //!
 //! # Host builds
 //!
@@ -51,8 +54,9 @@
 //! [`sync`], [`text`], [`uart`]) build on every target and are unit-tested on the host
 //! (`cargo test -p kernel-rt`). Everything that executes privileged instructions is
 //! compiled only for the bare-metal targets (`cfg(rt_kernel)`, set by the build script for
-//! `x86_64-unknown-none`, `x86_64-unknown-uefi` and `aarch64-unknown-none`) and lives under
-//! [`arch`]; the UEFI entry, which calls the firmware, only for `x86_64-unknown-uefi`.
+//! `x86_64-unknown-none`, `x86_64-unknown-uefi`, `aarch64-unknown-none` and
+//! `aarch64-unknown-uefi`) and lives under [`arch`]; the UEFI entry, which calls the
+//! firmware, only for the two UEFI targets.
 #![no_std]
 
 pub mod acpi;

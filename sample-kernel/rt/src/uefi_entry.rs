@@ -1,29 +1,31 @@
-//! The UEFI entry: `efi_main`, the EFI application's entry point (`x86_64-unknown-uefi`).
+//! The UEFI entry: `efi_main`, the EFI application's entry point (`x86_64-unknown-uefi`,
+//! `aarch64-unknown-uefi`).
 //!
 //! What it does, in order ("UEFI entry" in `docs/architecture.md`):
 //!
 //! 1. Records the image handle and system table for the `uefi` crate.
 //! 2. Reads what it needs from the firmware while boot services run: the firmware vendor
 //!    and revisions, where the image was loaded (`EFI_LOADED_IMAGE_PROTOCOL`), the ACPI
-//!    root pointer (the configuration table's ACPI 2.0 entry, else the ACPI 1.0 one) and
-//!    the SPCR, from which the architecture chooses the console UART.
+//!    root pointer (the configuration table's ACPI 2.0 entry, else the ACPI 1.0 one), the
+//!    SPCR, from which the architecture chooses the console UART, and on arm64 the MADT,
+//!    FADT and GTDT (the GIC, the PSCI conduit and the timer interrupt).
 //! 3. Prints those facts on the firmware console (`ConOut`: the screen, or a serial
 //!    terminal in firmware set up that way, as OVMF is under QEMU `-nodefaults`). This is
 //!    the only output before ExitBootServices, and the only place an error that stops the
-//!    boot before it can be shown: the image lying above the runtime's identity map
-//!    (`EFI_LOAD_ERROR` returned to the firmware), or a processor state the runtime cannot
-//!    take over (`EFI_UNSUPPORTED`).
+//!    boot before it can be shown: the image lying outside the memory the runtime's
+//!    identity map covers with normal memory (`EFI_LOAD_ERROR` returned to the firmware),
+//!    or a processor state the runtime cannot take over (`EFI_UNSUPPORTED`).
 //! 4. Calls ExitBootServices (the `uefi` crate fetches the final memory map and retries
 //!    once if the map changed, as the UEFI specification asks; if that fails too it resets
 //!    the machine), disables interrupts, sorts the memory map and converts it
 //!    ([`crate::efi::boot_info`]).
 //! 5. Switches to the runtime's stack and continues like the other entries: its own page
-//!    tables, GDT and IDT, the console on the chosen UART, the page allocator on the UEFI
-//!    map minus the image, then the kernel's main function.
+//!    tables and exception handling (x86_64: GDT and IDT; aarch64: vector table, after
+//!    leaving the firmware's MMU set-up), the console on the chosen UART, the page
+//!    allocator on the UEFI map minus the image, then the kernel's main function.
 //!
-//! The architecture-specific parts (console choice, the image's address limit, the stack
-//! switch) are `crate::arch::<arch>::uefi`; everything here is meant to serve an arm64
-//! runtime as well.
+//! The architecture-specific parts (console choice, ACPI platform, the image's address
+//! range, the hand-over) are `crate::arch::<arch>::uefi`; everything here serves both.
 
 use core::fmt::{self, Write};
 
@@ -34,10 +36,12 @@ use uefi::table::cfg::ConfigTableEntry;
 use uefi::{CStr16, Handle, Status, system};
 
 use crate::acpi::Spcr;
+#[cfg(target_arch = "aarch64")]
+use crate::arch::aarch64::uefi as arch;
+#[cfg(target_arch = "x86_64")]
 use crate::arch::x86_64::uefi as arch;
 use crate::bootinfo::{BootInfo, BootInfoError};
 use crate::efi::{EfiDescriptor, EfiMemoryType};
-use crate::entry::IdentityMemory;
 use crate::sync::StaticCell;
 use crate::uart::SpcrLookup;
 
@@ -50,6 +54,9 @@ pub(crate) struct UefiBoot {
     pub(crate) image: (u64, u64),
     /// The console UART.
     pub(crate) console: arch::Console,
+    /// What the ACPI tables say about the GIC, the PSCI conduit and the timer (arm64).
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) platform: arch::Platform,
     /// Who the firmware is.
     pub(crate) firmware: Firmware,
 }
@@ -192,6 +199,8 @@ struct Ready {
     image: (u64, u64),
     rsdp: Option<u64>,
     console: arch::Console,
+    #[cfg(target_arch = "aarch64")]
+    platform: arch::Platform,
     firmware: Firmware,
 }
 
@@ -212,12 +221,12 @@ fn prepare() -> Result<Ready, Status> {
     });
     let firmware = Firmware::read(image, rsdp);
     firmware_line(format_args!("kernel-rt: UEFI entry ({firmware})"));
-    if image.1 > arch::IMAGE_LIMIT {
+    let (low, high) = arch::IMAGE_RANGE;
+    if image.0 < low || image.1 > high {
         firmware_line(format_args!(
-            "FAILED: the image ends at {:#x}, above {:#x}, which the runtime's identity map \
-             does not cover; not exiting boot services",
-            image.1,
-            arch::IMAGE_LIMIT
+            "FAILED: the image lies at {:#x}-{:#x}, outside {low:#x}-{high:#x}, the memory \
+             the runtime's identity map covers with normal memory; not exiting boot services",
+            image.0, image.1,
         ));
         return Err(Status::LOAD_ERROR);
     }
@@ -227,7 +236,7 @@ fn prepare() -> Result<Ready, Status> {
     }
     let lookup = match rsdp {
         None => SpcrLookup::NoAcpi,
-        Some(rsdp) => match Spcr::find(&IdentityMemory, rsdp) {
+        Some(rsdp) => match Spcr::find(&arch::FirmwareMemory, rsdp) {
             Ok(Some(spcr)) => SpcrLookup::Found(spcr),
             Ok(None) => SpcrLookup::Absent,
             Err(e) => SpcrLookup::Broken(e),
@@ -242,6 +251,10 @@ fn prepare() -> Result<Ready, Status> {
             "WARNING: no UART answers there, the report will be lost"
         }
     ));
+    #[cfg(target_arch = "aarch64")]
+    let platform = arch::platform(rsdp);
+    #[cfg(target_arch = "aarch64")]
+    firmware_line(format_args!("{platform}"));
     firmware_line(format_args!(
         "exiting boot services; the report continues on that serial port"
     ));
@@ -249,6 +262,8 @@ fn prepare() -> Result<Ready, Status> {
         image,
         rsdp,
         console,
+        #[cfg(target_arch = "aarch64")]
+        platform,
         firmware,
     })
 }
@@ -282,6 +297,8 @@ fn leave_firmware(ready: Ready) -> ! {
             boot,
             image: ready.image,
             console: ready.console,
+            #[cfg(target_arch = "aarch64")]
+            platform: ready.platform,
             firmware: ready.firmware,
         })
         .expect("the UEFI entry runs once");

@@ -26,7 +26,7 @@
 use ::core::fmt;
 
 use hv_defs::HV_VP_INDEX_SELF;
-use hv_defs::guest_id::{HvGuestOsIdOpenSource, HvGuestOsType};
+use hv_defs::guest_id::HvGuestOsIdOpenSource;
 use hv_defs::hypercall::HvCallCode;
 use hv_defs::mmu::{HvFlushFlags, HvFlushVirtualAddressSpaceInput};
 use hv_defs::register::{HvRegisterName, HvRegisterValue};
@@ -41,37 +41,11 @@ use kernel_rt::report::{Outcome, Report};
 use zerocopy::IntoBytes;
 
 use super::{Context, Stage, static_page};
+use crate::identity::{OS_TYPE, OS_VERSION};
 
 /// A connection id no port is created with in any partition this kernel runs in: the
 /// largest 24-bit id (TLFS 11.10.7). VMBus and QEMU's devices use small ids.
 const UNUSED_CONNECTION_ID: u32 = 0x00FF_FFFF;
-
-/// The open-source OS type the kernel reports (TLFS 2.6.2): 0, which Microsoft has not
-/// allocated to any OS (TLFS 2.6.2.1 lists 1–4), so the kernel never impersonates Linux,
-/// FreeBSD, Xen or Illumos. The OS id (distribution) is 0 too.
-const OS_TYPE: HvGuestOsType = HvGuestOsType::new(0);
-
-/// The version the kernel reports in the identity's version field (bits 47:16): the
-/// crate version as `major << 16 | minor << 8 | patch`, the encoding Linux uses for its
-/// kernel version there.
-const OS_VERSION: u32 = {
-    let major = parse(env!("CARGO_PKG_VERSION_MAJOR"));
-    let minor = parse(env!("CARGO_PKG_VERSION_MINOR"));
-    let patch = parse(env!("CARGO_PKG_VERSION_PATCH"));
-    major << 16 | minor << 8 | patch
-};
-
-/// A decimal number at compile time.
-const fn parse(digits: &str) -> u32 {
-    let bytes = digits.as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        value = value * 10 + (bytes[i] - b'0') as u32;
-        i += 1;
-    }
-    value
-}
 
 /// The `hypervisor` line: vendor, maximum leaf and interface, or why there is none.
 pub(super) fn identity(cx: &Context) -> Outcome {

@@ -8,6 +8,8 @@
 
 mod core;
 mod mp;
+mod synic;
+mod time;
 
 use ::core::fmt;
 
@@ -17,6 +19,7 @@ use hv_guest::discovery::{HvInfo, NoHyperV};
 use hv_guest::hypercall::Hypercalls;
 use hv_guest::hyperv::{GuestOs, HypercallPage, Hyperv};
 use hv_guest::page::{HvPage, IoPages, PhysPage};
+use hv_guest::synic::Synic;
 use kernel_rt::bootinfo::BootInfo;
 use kernel_rt::frames::{AllocError, alloc_page};
 use kernel_rt::report::{Detail, Outcome, Report};
@@ -45,13 +48,17 @@ enum Stage {
     Ready(&'static HypercallPage<Platform>),
 }
 
-/// What the steps share: the bring-up stage, the hypercall parameter pages, the boot
-/// information and the application processor.
+/// What the steps share: the bring-up stage, the hypercall parameter pages, the reference
+/// clock, this CPU's SynIC, the boot information and the application processor.
 pub(crate) struct Context {
     /// `None` only while a step moves the stage on.
     stage: Option<Stage>,
     /// Input and output pages of memory-based hypercalls, allocated on first use.
     io: Option<IoPages<'static>>,
+    /// The partition reference clock, made by the first step that needs it.
+    clock: Option<time::Clock>,
+    /// The SynIC, once the SynIC step enabled it.
+    synic: Option<Synic<X64>>,
     /// What the runtime learnt at boot (the ACPI tables, the memory map).
     boot: &'static BootInfo,
     /// The application processor, once a step tried to bring it up.
@@ -74,6 +81,8 @@ impl Context {
         Self {
             stage: Some(stage),
             io: None,
+            clock: None,
+            synic: None,
             boot,
             ap: None,
             note: None,
@@ -166,17 +175,17 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     step("slow hypercall", core::slow_hypercall),
     step("XMM fast hypercall", core::xmm_fast_hypercall),
     step("VP index", core::vp_index),
-    pending("reference counter"),
-    pending("reference TSC page"),
-    pending("SynIC"),
-    pending("synthetic timer (message)"),
-    pending("synthetic timer (direct)"),
+    step("reference counter", time::reference_counter),
+    step("reference TSC page", time::reference_tsc_page),
+    step("SynIC", synic::synic),
+    step("synthetic timer (message)", time::stimer_message),
+    step("synthetic timer (direct)", time::stimer_direct),
     step("TLB flush hypercalls", mp::tlb_flush),
     step("IPI hypercalls", mp::ipi),
-    pending("VP assist page"),
-    pending("APIC MSRs"),
+    step("VP assist page", synic::vp_assist_page),
+    step("APIC MSRs", synic::apic_msrs),
     step("spinlock notification", core::spinlock_notification),
-    pending("crash MSRs"),
+    step("crash MSRs", synic::crash_msrs),
     step("extended capabilities", core::extended_capabilities),
     pending("VMBus"),
     pending("VSM"),

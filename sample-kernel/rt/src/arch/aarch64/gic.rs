@@ -13,7 +13,8 @@
 //! it). An interrupt without a handler (an SGI nobody registered) is reported and ends the run
 //! with the failure status, like an exception.
 //!
-//! Shared peripheral interrupts (32 and up) are left disabled.
+//! Shared peripheral interrupts (32 and up) are disabled at the distributor (firmware that ran
+//! before the kernel, such as UEFI, may have enabled some) and stay so.
 
 use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -136,6 +137,10 @@ const GICD_CTLR_RWP: u32 = 1 << 31;
 const GICD_CTLR_ARE: u32 = 1 << 4;
 const GICD_CTLR_ENABLE_G1A: u32 = 1 << 1;
 const GICD_CTLR_ENABLE_G1: u32 = 1 << 0;
+const GICD_TYPER: usize = 0x0004;
+/// GICD_TYPER.ITLinesNumber: the distributor has 32 * (N + 1) interrupt ids.
+const GICD_TYPER_IT_LINES: u32 = 0x1f;
+const GICD_ICENABLER: usize = 0x0180;
 
 // Redistributor registers (RD_base).
 const GICR_CTLR: usize = 0x0000;
@@ -248,6 +253,11 @@ pub(crate) fn init(
     let region = check_region("redistributor region", redistributors)?;
 
     write32(dist + GICD_CTLR, 0);
+    wait_clear(dist + GICD_CTLR, GICD_CTLR_RWP, "distributor")?;
+    let spi_registers = (read32(dist + GICD_TYPER) & GICD_TYPER_IT_LINES) as usize;
+    for n in 1..=spi_registers {
+        write32(dist + GICD_ICENABLER + 4 * n, u32::MAX);
+    }
     wait_clear(dist + GICD_CTLR, GICD_CTLR_RWP, "distributor")?;
     write32(dist + GICD_CTLR, GICD_CTLR_ARE);
     wait_clear(dist + GICD_CTLR, GICD_CTLR_RWP, "distributor")?;

@@ -1,14 +1,15 @@
 //! The PL011 UART: polled output, 115200 baud 8N1.
 //!
-//! The console is the PL011 of QEMU `virt` at 0x0900_0000. The address is fixed rather than
-//! read from the device tree so that the runtime can print before (and about) a device tree
-//! it cannot read; the boot report prints the address the device tree gives, so a host that
-//! puts the UART elsewhere is visible in the transcript.
+//! After the `Image` entry the console is the PL011 of QEMU `virt` at 0x0900_0000. The
+//! address is fixed rather than read from the device tree so that the runtime can print
+//! before (and about) a device tree it cannot read. After the UEFI entry it is the UART the
+//! ACPI SPCR names (else the same QEMU `virt` address), used as the firmware programmed it
+//! (see `crate::uart::Pl011Choice`).
 
 use core::fmt;
 
 /// Base address of the PL011 on QEMU `virt` (`VIRT_UART`).
-pub const QEMU_VIRT_PL011: usize = 0x0900_0000;
+pub const QEMU_VIRT_PL011: usize = crate::uart::QEMU_VIRT_PL011 as usize;
 
 /// Data register.
 const DR: usize = 0x00;

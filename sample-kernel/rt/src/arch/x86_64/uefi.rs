@@ -1,5 +1,5 @@
 //! The x86_64 half of the UEFI entry (`crate::uefi_entry`): the console UART, the
-//! address limit of the image, and the switch from the firmware's stack to the runtime's.
+//! address range of the image, and the switch from the firmware's stack to the runtime's.
 
 use super::paging;
 use super::serial::Serial;
@@ -10,9 +10,13 @@ use crate::uefi_entry::UefiBoot;
 /// The console the UEFI entry chooses on x86_64: a 16550 in I/O port space.
 pub(crate) type Console = Uart16550Choice;
 
-/// The EFI image must end at or below this address: the runtime's identity map (which
-/// replaces the firmware's page tables) covers nothing above it.
-pub(crate) const IMAGE_LIMIT: u64 = paging::IDENTITY_MAP_END;
+/// The EFI image must lie in this range: the runtime's identity map (which replaces the
+/// firmware's page tables) covers nothing above it.
+pub(crate) const IMAGE_RANGE: (u64, u64) = (0, paging::IDENTITY_MAP_END);
+
+/// Physical memory while boot services run: the firmware identity-maps at least the first
+/// 4 GiB, which is what [`IdentityMemory`](crate::entry::IdentityMemory) reads.
+pub(crate) use crate::entry::IdentityMemory as FirmwareMemory;
 
 /// Size of the runtime's stack, which the kernel's main function runs on (as large as the
 /// PVH entry's).
