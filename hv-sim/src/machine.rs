@@ -841,7 +841,13 @@ impl Machine {
                         }
                     }
                 }
-                (None, Err(error)) => return Err(SimError::Emulator { error, rip }),
+                // A VTL 0 access a VTL protection forbade ended the block (`vsm`).
+                (None, Err(error)) => {
+                    if !vm.vsm_deliver_pending(&mut cpu)? {
+                        return Err(SimError::Emulator { error, rip });
+                    }
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
                 (None, Ok(())) if vm.at_hypercall(&cpu, rip) => {
                     // Unicorn sometimes ends a run at a VMCALL/VMMCALL without reporting
                     // it as an invalid instruction (seen when a code hook moved RIP in the

@@ -94,7 +94,7 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::error::SimError;
 use crate::hv::{HYPERCALL_PAGE_VTL_CALL, HYPERCALL_PAGE_VTL_RETURN, HcEnd, Partition, Vp};
-use crate::machine::Vm;
+use crate::machine::{Stop, Vm};
 use crate::smp::{load_long_mode, representable};
 use crate::synic::{Env, Source};
 use crate::uc::{Context, Cpu, UcError, Unmapped};
@@ -485,22 +485,36 @@ impl Vm {
                     access,
                     before,
                 });
-                let _ = cpu.stop();
             }
             Err(error) => self.fail(cpu, emulator(error)),
         }
     }
 
     /// Before an instruction (the per-instruction hook): delivers a pending violation as a
-    /// secure intercept to VTL 1 (see the module docs).
+    /// secure intercept to VTL 1 (see the module docs) and stops the engine, which resumes
+    /// in VTL 1.
     pub(crate) fn vsm_step(&mut self, cpu: &mut Cpu<'_>, address: u64) {
-        let Some(violation) = self.vsm.pending.take() else {
+        if self.vsm.pending.is_none() {
             return;
-        };
-        self.cut_block(cpu, address);
-        if let Err(error) = self.deliver_intercept(cpu, &violation) {
-            self.fail(cpu, error);
         }
+        self.cut_block(cpu, address);
+        if let Err(error) = self.vsm_deliver_pending(cpu) {
+            self.fail(cpu, error);
+            return;
+        }
+        self.stop = Some(Stop::Rescan);
+        let _ = cpu.stop();
+    }
+
+    /// Delivers a pending violation, if any (also called when the engine stopped at the
+    /// end of the violating block before the next instruction's hook); whether there was
+    /// one.
+    pub(crate) fn vsm_deliver_pending(&mut self, cpu: &mut Cpu<'_>) -> Result<bool, SimError> {
+        let Some(violation) = self.vsm.pending.take() else {
+            return Ok(false);
+        };
+        self.deliver_intercept(cpu, &violation)?;
+        Ok(true)
     }
 
     fn deliver_intercept(
