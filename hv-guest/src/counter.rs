@@ -29,10 +29,12 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use hv_defs::register::HvRegisterName;
 use hv_defs::status::HvError;
+use hv_defs::vsm::HvVtlReturnControl;
 
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 use crate::platform::{CpuidResult, X64Platform, XmmBlock};
 use crate::platform::{HypercallEntry, Platform};
+use crate::vsm::{VtlCodeEntry, VtlPlatform};
 
 /// A platform that counts the hypercalls made through it.
 #[derive(Debug, Default)]
@@ -122,6 +124,29 @@ impl<P: X64Platform> X64Platform for HypercallCounter<P> {
     unsafe fn write_msr(&self, msr: u32, value: u64) {
         // SAFETY: forwarded; the caller upholds `X64Platform::write_msr`'s contract.
         unsafe { self.inner.write_msr(msr, value) }
+    }
+}
+
+/// VTL calls and returns are hypercalls (`HvCallVtlCall`, `HvCallVtlReturn`; TLFS 15.15.5,
+/// 15.15.6): each is counted and forwarded.
+impl<P: VtlPlatform> VtlPlatform for HypercallCounter<P> {
+    type Registers = P::Registers;
+
+    unsafe fn vtl_call(&self, entry: VtlCodeEntry, regs: &mut Self::Registers) {
+        self.tick();
+        // SAFETY: forwarded; the caller upholds `VtlPlatform::vtl_call`'s contract.
+        unsafe { self.inner.vtl_call(entry, regs) }
+    }
+
+    unsafe fn vtl_return(
+        &self,
+        entry: VtlCodeEntry,
+        control: HvVtlReturnControl,
+        regs: &mut Self::Registers,
+    ) {
+        self.tick();
+        // SAFETY: forwarded; the caller upholds `VtlPlatform::vtl_return`'s contract.
+        unsafe { self.inner.vtl_return(entry, control, regs) }
     }
 }
 

@@ -10,6 +10,7 @@ mod core;
 mod mp;
 mod synic;
 mod time;
+mod vsm;
 
 use ::core::fmt;
 
@@ -188,7 +189,7 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     step("crash MSRs", synic::crash_msrs),
     step("extended capabilities", core::extended_capabilities),
     pending("VMBus"),
-    pending("VSM"),
+    step("VSM", vsm::vsm),
 ];
 
 /// An enlightenment exercised by `step`.
