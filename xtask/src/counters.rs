@@ -120,7 +120,35 @@ pub(crate) fn check_demo(serial: &str, stats: &str) -> Result<String, String> {
             number(&json, &["synic", "eoi_assist_set"])
         ));
     }
+    if ok_line(serial, "VSM").is_some() {
+        summary.push(check_vsm(&json)?);
+    }
     Ok(summary.join("; "))
+}
+
+/// VTL calls the demo's VSM step makes: VTL 1's first entry, the compute request, the
+/// protect request (TLFS 15.6.1).
+const DEMO_VTL_CALLS: u64 = 3;
+
+/// The VSM step's switches as the host counted them: [`DEMO_VTL_CALLS`] VTL calls, one
+/// protection violation (the stopped write), and one VTL return per entry to VTL 1 (each
+/// call and the intercept), with the intercept message delivered.
+fn check_vsm(json: &Value) -> Result<String, String> {
+    let calls = number(json, &["vtl_calls"]);
+    let returns = number(json, &["vtl_returns"]);
+    let violations = number(json, &["vtl_protection_violations"]);
+    let lost = number(json, &["vtl_intercept_messages_lost"]);
+    if calls != DEMO_VTL_CALLS || violations != 1 || returns != calls + violations || lost != 0 {
+        return Err(format!(
+            "VSM ok, but hv-sim counted {calls} VTL calls (expected {DEMO_VTL_CALLS}), \
+             {violations} protection violations (expected 1), {returns} VTL returns (expected \
+             one per entry to VTL 1) and {lost} lost intercept messages"
+        ));
+    }
+    Ok(format!(
+        "VSM: {calls} VTL calls, {returns} VTL returns, {violations} protection violation \
+         delivered to VTL 1 as a memory intercept"
+    ))
 }
 
 /// The crash hv-sim recorded for the `hv-crash` kernel: P0–P2 as the kernel wrote them and,
