@@ -18,13 +18,14 @@
 //! SYSENTER, TSC_AUX) (15.11.1.1, 15.11.1.2).
 //!
 //! The synthetic state is private too: each VTL of a VP has its own VP assist page, SynIC
-//! (SCONTROL, SIMP, SIEFP, SIRBP, SINTx, EOM) and synthetic timers (a whole
+//! (SCONTROL, SIMP, SIEFP, SIRBP, SINTx, EOM, message queues) and synthetic timers (a whole
 //! [`crate::hv::Vp`] per VTL, swapped on a switch), and each VTL of the partition its own
-//! guest OS id, hypercall page and reference TSC page (swapped when the running VP's VTL
-//! differs from the one loaded). Not modelled as private: the local APIC (one per VP for
-//! both VTLs, so an interrupt waits for the VTL that can take it, and VTL 1 normally runs
-//! with interrupts masked), the TSC (the partition's one virtual clock) and XCR0 (Unicorn
-//! keeps no AVX state).
+//! guest OS id and hypercall page (swapped when the running VP's VTL differs from the one
+//! loaded). Not modelled as private: the local APIC (one per VP for both VTLs, so an
+//! interrupt waits for the VTL that can take it, and VTL 1 normally runs with interrupts
+//! masked), the reference TSC page (one per partition, kept up to date by the model), the
+//! TSC (the partition's one virtual clock) and XCR0 (Unicorn keeps no AVX state). A VTL's
+//! timers and queued messages make progress only while it is active.
 //!
 //! # VTL call and return (TLFS 15.6–15.8)
 //!
@@ -49,17 +50,19 @@
 //! instruction is stopped before it completes (the CPU state is put back as it was before
 //! it), and the violation becomes a secure memory intercept for VTL 1, which set the
 //! protection (15.9.2): an `HvMessageTypeGpaIntercept` message with an
-//! `HV_X64_MEMORY_INTERCEPT_MESSAGE` payload goes into the SINT0 slot of VTL 1's SIMP
-//! (TLFS 11.4.2 puts intercepts on SINT0; when VTL 1 has no SIMP enabled or the slot is
-//! full the message is lost and counted), and the VP enters VTL 1 with entry reason
-//! `HvVtlEntryIntercept` (15.13: "the intercept is queued to the higher VTL, and that VTL
-//! is made runnable on the VP"). VTL 0 resumes at the intercepted instruction unless
-//! VTL 1 moves its RIP with `HvCallSetVpRegisters` (15.13.3); the model does not raise
-//! the SINT0 interrupt, the entry reason tells VTL 1 to look.
+//! `HV_X64_MEMORY_INTERCEPT_MESSAGE` payload is queued on SINT0 of VTL 1's SynIC (TLFS
+//! 11.4.2 puts intercepts on SINT0; delivered like any message, with its interrupt if the
+//! SINT is unmasked; lost and counted when VTL 1's SynIC or SIMP is disabled), and the VP
+//! enters VTL 1 with entry reason `HvVtlEntryIntercept` (15.13: "the intercept is queued to
+//! the higher VTL, and that VTL is made runnable on the VP"). The message carries the
+//! instruction's RIP, length and bytes, the access type and the GPA; the GVA and the hidden
+//! part of CS are not filled in. VTL 0 resumes at the intercepted instruction unless VTL 1
+//! moves its RIP with `HvCallSetVpRegisters` (15.13.3).
 //!
-//! Unicorn stops a forbidden write at the write but finishes the translation block; to
-//! stop the instruction stream there, the first protection installs a hook before every
-//! instruction (slower from then on), which ends the block at the next instruction.
+//! Unicorn skips a forbidden write but finishes the translation block; to stop the
+//! instruction stream there, the first protection installs a hook before every instruction
+//! (slower from then on), which delivers the intercept at the next instruction boundary (or
+//! when the block ends) after putting back the CPU state saved at the violation.
 //!
 //! # Not modelled
 //!
