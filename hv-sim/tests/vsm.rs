@@ -63,6 +63,7 @@ const R_STATUS_CALL: u64 = 0x140;
 const R_RSP_VTL0: u64 = 0x148;
 const R_R12_VTL0: u64 = 0x150;
 const R_RETURN_FROM_VTL0: u64 = 0x158;
+const R_VTL1_WROTE: u64 = 0x160;
 const R_VTL1_LSTAR: u64 = 0x200;
 const R_VTL1_REASON: u64 = 0x208;
 const R_VTL1_CONFIG: u64 = 0x210;
@@ -274,6 +275,9 @@ fn add_vtl1(g: &mut Guest) -> CodeLabel {
     g.a.mov(rax, OUT_VTL1).unwrap();
     g.a.mov(rax, qword_ptr(rax)).unwrap();
     g.store_rax(R_VTL1_VTL0_RSP);
+    // VTL 1 itself may still write the page it protected from VTL 0.
+    g.a.mov(rax, PROTECTED + 8).unwrap();
+    g.a.mov(qword_ptr(rax), 0xCC).unwrap();
     g.a.mov(rdi, r14).unwrap();
     g.a.jmp(serve).unwrap();
     // Every later entry comes back here, after the return sequence.
@@ -385,6 +389,9 @@ fn scenario() -> Guest {
     g.a.mov(rax, PROTECTED).unwrap();
     g.a.mov(rax, qword_ptr(rax)).unwrap();
     g.store_rax(R_PROTECTED_AFTER);
+    g.a.mov(rax, PROTECTED + 8).unwrap();
+    g.a.mov(rax, qword_ptr(rax)).unwrap();
+    g.store_rax(R_VTL1_WROTE);
     // A VTL return from VTL 0 is #UD (the handler skips the VMCALL, `ret` follows).
     g.a.mov(ecx, 0u32).unwrap();
     g.a.mov(rax, HCPAGE + 0x20).unwrap();
@@ -454,6 +461,11 @@ fn vtl1_of_the_guest_serves_calls_and_stops_a_protected_write() {
     let mut bytes = [0u8; 8];
     run.machine.read_phys(PROTECTED, &mut bytes).unwrap();
     assert_eq!(u64::from_le_bytes(bytes), 0xAA);
+    assert_eq!(
+        run.result_u64(R_VTL1_WROTE),
+        0xCC,
+        "VTL 1 writes, VTL 0 reads"
+    );
     assert_eq!(run.result_u64(R_VTL1_INTERCEPTS), 1);
     assert_eq!(run.result_u64(R_VTL1_REASON), 3, "last entry: intercept");
     assert_eq!(
@@ -589,4 +601,65 @@ fn kvm_offers_no_vsm() {
     );
     assert_eq!(run.result_u64(0x110) & 0xFFFF, 0x02);
     assert_eq!(run.result_u64(0x120), 0);
+}
+
+/// VTL 1 that answers its first entry with a normal VTL return (TLFS 15.7.1.1): RAX and RCX
+/// for VTL 0 come from VTL 1's VTL control area.
+fn normal_return_guest() -> Guest {
+    let mut g = Guest::new();
+    let mut entry = g.a.create_label();
+    let mut skip = g.a.create_label();
+    g.a.jmp(skip).unwrap();
+    g.a.set_label(&mut entry).unwrap();
+    g.wrmsr(MSR_GUEST_OS_ID, 0x8100_0000_0000_0001);
+    g.wrmsr(MSR_HYPERCALL, HCPAGE1 | 1);
+    g.wrmsr(MSR_VP_ASSIST, ASSIST1 | 1);
+    g.a.mov(rax, ASSIST1 + 8).unwrap();
+    g.a.mov(rbx, 0xAAAA_u64).unwrap();
+    g.a.mov(qword_ptr(rax + 8), rbx).unwrap();
+    g.a.mov(rbx, 0xCCCC_u64).unwrap();
+    g.a.mov(qword_ptr(rax + 16), rbx).unwrap();
+    g.a.mov(rdx, 0xDDDD_u64).unwrap();
+    g.a.xor(ecx, ecx).unwrap(); // normal return
+    g.a.mov(rax, HCPAGE1 + 0x20).unwrap();
+    g.a.call(rax).unwrap();
+    g.a.hlt().unwrap();
+    g.a.set_label(&mut skip).unwrap();
+    g.a.nop().unwrap();
+    g.enable_hypercalls();
+    hc(
+        &mut g,
+        HCPAGE,
+        ENABLE_PARTITION_VTL,
+        IN_ENABLE_PARTITION,
+        0,
+        0x100,
+    );
+    g.a.lea(rax, ptr(entry)).unwrap();
+    g.a.mov(rbx, IN_ENABLE_VP + 16).unwrap();
+    g.a.mov(qword_ptr(rbx), rax).unwrap();
+    hc(&mut g, HCPAGE, ENABLE_VP_VTL, IN_ENABLE_VP, 0, 0x108);
+    g.a.xor(ecx, ecx).unwrap();
+    g.a.mov(rax, HCPAGE + 0x10).unwrap();
+    g.a.call(rax).unwrap();
+    g.a.mov(r12, rcx).unwrap();
+    g.store_rax(0x110);
+    g.a.mov(rax, r12).unwrap();
+    g.store_rax(0x118);
+    g.a.mov(rax, rdx).unwrap();
+    g.store_rax(0x120);
+    g.exit(0);
+    g
+}
+
+#[test]
+fn a_normal_return_loads_rax_and_rcx_from_the_vtl_control_area() {
+    let mut run = normal_return_guest().run_with(&config(Profile::hyperv()), &blobs());
+    run.assert_exit(0);
+    assert_eq!(run.result_u64(0x108) & 0xFFFF, 0);
+    assert_eq!(run.result_u64(0x110), 0xAAAA, "RAX");
+    assert_eq!(run.result_u64(0x118), 0xCCCC, "RCX");
+    assert_eq!(run.result_u64(0x120), 0xDDDD, "RDX is shared");
+    let stats = run.machine.stats();
+    assert_eq!((stats.vtl_calls, stats.vtl_returns), (1, 1));
 }
