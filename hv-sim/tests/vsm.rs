@@ -23,6 +23,8 @@ const ASSIST1: u64 = 0x6_3000;
 const VTL1_STACK: u64 = 0x8_E000;
 /// The page VTL 1 makes read-only for VTL 0.
 const PROTECTED: u64 = 0x5_0000;
+/// The page VTL 1 makes inaccessible for VTL 0.
+const HIDDEN: u64 = 0x5_1000;
 /// Hypercall inputs (VTL 0 and VTL 1 use different pages; both share OUTPUT).
 const IN_ENABLE_PARTITION: u64 = 0x7_2000;
 const IN_ENABLE_VP: u64 = 0x7_3000;
@@ -32,6 +34,7 @@ const IN_GET_VTL0: u64 = 0x7_6000;
 const IN_SET_VTL0_RIP: u64 = 0x7_7000;
 const IN_STATUS: u64 = 0x7_8000;
 const OUT_VTL1: u64 = 0x7_9000;
+const IN_HIDE: u64 = 0x7_A000;
 
 /// MSRs.
 const MSR_VP_ASSIST: u32 = 0x4000_0073;
@@ -64,6 +67,7 @@ const R_RSP_VTL0: u64 = 0x148;
 const R_R12_VTL0: u64 = 0x150;
 const R_RETURN_FROM_VTL0: u64 = 0x158;
 const R_VTL1_WROTE: u64 = 0x160;
+const R_HIDDEN_READ: u64 = 0x168;
 const R_VTL1_LSTAR: u64 = 0x200;
 const R_VTL1_REASON: u64 = 0x208;
 const R_VTL1_CONFIG: u64 = 0x210;
@@ -72,11 +76,10 @@ const R_VTL1_R12: u64 = 0x220;
 const R_VTL1_VTL0_RSP: u64 = 0x228;
 const R_VTL1_GET_STATUS: u64 = 0x230;
 const R_VTL1_INTERCEPTS: u64 = 0x238;
-const R_VTL1_MSG_TYPE: u64 = 0x240;
-const R_VTL1_MSG_GPA: u64 = 0x248;
-const R_VTL1_MSG_ACCESS: u64 = 0x250;
+const R_VTL1_MESSAGES: u64 = 0x300;
 const R_VTL1_SET_RIP: u64 = 0x258;
 const R_VTL1_CALLS: u64 = 0x260;
+const R_VTL1_HIDE: u64 = 0x268;
 
 /// The long-mode context of the test guest (boot GDT, page tables, test IDT) starting at
 /// RIP 0 (the guest patches it in) on `stack`.
@@ -176,11 +179,22 @@ fn blobs() -> Vec<(u64, Vec<u8>)> {
     .as_bytes()
     .to_vec();
     protect.extend_from_slice(&(PROTECTED >> 12).to_le_bytes());
+    let mut hide = HvModifyVtlProtectionMaskInput {
+        target_partition_id: HV_PARTITION_ID_SELF,
+        map_flags: HvMapGpaFlags::NONE,
+        target_vtl: HvInputVtl::CURRENT,
+        rsvd: [0; 3],
+    }
+    .as_bytes()
+    .to_vec();
+    hide.extend_from_slice(&(HIDDEN >> 12).to_le_bytes());
     let vtl0 = HvInputVtl::target(0);
     vec![
         (IN_ENABLE_PARTITION, partition.as_bytes().to_vec()),
         (IN_ENABLE_VP, vp.as_bytes().to_vec()),
         (IN_PROTECT, protect),
+        (IN_HIDE, hide),
+        (HIDDEN, 0x1Du64.to_le_bytes().to_vec()),
         (
             IN_CONFIG,
             set_register(
@@ -267,6 +281,14 @@ fn add_vtl1(g: &mut Guest) -> CodeLabel {
     hc(
         g,
         HCPAGE1,
+        reps(MODIFY_PROTECTION, 1),
+        IN_HIDE,
+        0,
+        R_VTL1_HIDE,
+    );
+    hc(
+        g,
+        HCPAGE1,
         reps(GET_VP_REGISTERS, 1),
         IN_GET_VTL0,
         OUT_VTL1,
@@ -287,16 +309,21 @@ fn add_vtl1(g: &mut Guest) -> CodeLabel {
     g.store_rax(R_VTL1_REASON);
     g.a.cmp(eax, 3).unwrap();
     g.a.jne(serve).unwrap();
-    // A memory intercept: the message is in SINT0's slot.
+    // A memory intercept: the message is in SINT0's slot. Record intercept n (from 0) at
+    // R_VTL1_MESSAGES + 0x20 n: type, GPA, access type.
     g.a.mov(rax, RESULTS + R_VTL1_INTERCEPTS).unwrap();
+    g.a.mov(rdx, qword_ptr(rax)).unwrap();
     g.a.inc(qword_ptr(rax)).unwrap();
+    g.a.shl(rdx, 5).unwrap();
+    g.a.mov(rax, RESULTS + R_VTL1_MESSAGES).unwrap();
+    g.a.add(rdx, rax).unwrap();
     g.a.mov(rsi, SIMP1).unwrap();
     g.a.mov(eax, dword_ptr(rsi)).unwrap();
-    g.store_rax(R_VTL1_MSG_TYPE);
+    g.a.mov(qword_ptr(rdx), rax).unwrap();
     g.a.mov(rax, qword_ptr(rsi + 16 + 56)).unwrap();
-    g.store_rax(R_VTL1_MSG_GPA);
+    g.a.mov(qword_ptr(rdx + 8), rax).unwrap();
     g.a.movzx(eax, byte_ptr(rsi + 16 + 5)).unwrap();
-    g.store_rax(R_VTL1_MSG_ACCESS);
+    g.a.mov(qword_ptr(rdx + 16), rax).unwrap();
     // VTL 0's RIP := intercepted RIP + instruction length.
     g.a.movzx(ecx, byte_ptr(rsi + 16 + 4)).unwrap();
     g.a.and(ecx, 0xF).unwrap();
@@ -392,6 +419,13 @@ fn scenario() -> Guest {
     g.a.mov(rax, PROTECTED + 8).unwrap();
     g.a.mov(rax, qword_ptr(rax)).unwrap();
     g.store_rax(R_VTL1_WROTE);
+    // A read of the inaccessible page: stopped too, R15 is not loaded (it is shared and
+    // VTL 1 does not touch it, so it carries the marker across).
+    g.a.mov(r15, 0x600D_u64).unwrap();
+    g.a.mov(rax, HIDDEN).unwrap();
+    g.a.mov(r15, qword_ptr(rax)).unwrap();
+    g.a.mov(rax, r15).unwrap();
+    g.store_rax(R_HIDDEN_READ);
     // A VTL return from VTL 0 is #UD (the handler skips the VMCALL, `ret` follows).
     g.a.mov(ecx, 0u32).unwrap();
     g.a.mov(rax, HCPAGE + 0x20).unwrap();
@@ -418,7 +452,7 @@ fn output(run: &mut Run, i: u64) -> u64 {
 }
 
 #[test]
-fn vtl1_of_the_guest_serves_calls_and_stops_a_protected_write() {
+fn vtl1_of_the_guest_serves_calls_and_stops_protected_accesses() {
     let mut run = scenario().run_with(&config(Profile::hyperv()), &blobs());
     run.assert_exit(0);
     // TLFS 15.15.3, 15.15.4: enabled, then "already enabled".
@@ -466,15 +500,22 @@ fn vtl1_of_the_guest_serves_calls_and_stops_a_protected_write() {
         0xCC,
         "VTL 1 writes, VTL 0 reads"
     );
-    assert_eq!(run.result_u64(R_VTL1_INTERCEPTS), 1);
-    assert_eq!(run.result_u64(R_VTL1_REASON), 3, "last entry: intercept");
+    assert_eq!(run.result_u64(R_VTL1_HIDE), 1 << 32);
     assert_eq!(
-        run.result_u64(R_VTL1_MSG_TYPE),
-        0x8000_0001,
-        "GPA intercept"
+        run.result_u64(R_HIDDEN_READ),
+        0x600D,
+        "the read did not load R15"
     );
-    assert_eq!(run.result_u64(R_VTL1_MSG_GPA), PROTECTED);
-    assert_eq!(run.result_u64(R_VTL1_MSG_ACCESS), 1, "a write");
+    assert_eq!(run.result_u64(R_VTL1_INTERCEPTS), 2);
+    assert_eq!(run.result_u64(R_VTL1_REASON), 3, "last entry: intercept");
+    let message =
+        |run: &mut Run, n: u64, i: u64| run.result_u64(R_VTL1_MESSAGES + 0x20 * n + 8 * i);
+    assert_eq!(message(&mut run, 0, 0), 0x8000_0001, "GPA intercept");
+    assert_eq!(message(&mut run, 0, 1), PROTECTED);
+    assert_eq!(message(&mut run, 0, 2), 1, "a write");
+    assert_eq!(message(&mut run, 1, 0), 0x8000_0001);
+    assert_eq!(message(&mut run, 1, 1), HIDDEN);
+    assert_eq!(message(&mut run, 1, 2), 0, "a read");
     assert_eq!(run.result_u64(R_VTL1_SET_RIP) & 0xFFFF, 0);
     assert_eq!(run.result_u64(R_VTL1_CALLS), 2);
     // TLFS 15.7.2: a VTL return from VTL 0 is #UD.
@@ -491,8 +532,8 @@ fn vtl1_of_the_guest_serves_calls_and_stops_a_protected_write() {
     assert_eq!(output(&mut run, 3), 0, "no MBEC, DR6 private");
     let stats = run.machine.stats();
     assert_eq!(stats.vtl_calls, 2);
-    assert_eq!(stats.vtl_returns, 3, "two answers and the intercept's");
-    assert_eq!(stats.vtl_protection_violations, 1);
+    assert_eq!(stats.vtl_returns, 4, "two answers and the intercepts'");
+    assert_eq!(stats.vtl_protection_violations, 2);
     assert_eq!(stats.vtl_intercept_messages_lost, 0);
 }
 

@@ -185,12 +185,11 @@ fn vsm_inner(cx: &mut Context) -> Result<Outcome, Outcome> {
         )));
     }
     // SAFETY: as above. VTL 1 made the page read-only for VTL 0: the hypervisor stops the
-    // write and VTL 1 moves RIP past it, so the write is an access the page may or may not
-    // take, and the value is read back with a volatile read.
-    let after = unsafe {
-        target.write_volatile(FORBIDDEN);
-        target.read_volatile()
-    };
+    // write and VTL 1 moves RIP past it, so the write may or may not take effect, which the
+    // volatile read below finds out.
+    unsafe { target.write_volatile(FORBIDDEN) };
+    // SAFETY: as above; reads are allowed.
+    let after = unsafe { target.read_volatile() };
     let intercepts = INTERCEPTS.load(Ordering::Acquire);
     let errors = INTERCEPT_ERRORS.load(Ordering::Acquire);
     let seen_gpa = INTERCEPT_GPA.load(Ordering::Acquire);
