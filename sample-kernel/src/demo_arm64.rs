@@ -23,6 +23,11 @@
 //!   mode with interrupt id [`DIRECT_INTID`], due [`DUE`] units after arming: exactly one
 //!   interrupt, not before the expiration time.
 
+#![expect(
+    clippy::result_large_err,
+    reason = "no allocator to box into; the error is the step's report line, made once per step"
+)]
+
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
 
