@@ -175,7 +175,7 @@ impl<P: Platform> Hypercalls<'_, P> {
     /// The VP indices of the VPs with APIC ids `apic_ids` in VTL `vtl`
     /// (`HvCallGetVpIndexFromApicId`, a rep call, TLFS 7.10.4): `vp_indices[i]` receives
     /// `apic_ids[i]`'s. Works before those VPs run, so a kernel can name the VP it starts
-    /// with [`Hypercalls::start_virtual_processor`]. Needs the `AccessVpIndex` privilege; KVM
+    /// with `Hypercalls::start_virtual_processor` (x86_64). Needs the `AccessVpIndex` privilege; KVM
     /// does not implement the call (`HV_STATUS_INVALID_HYPERCALL_CODE`).
     ///
     /// # Errors

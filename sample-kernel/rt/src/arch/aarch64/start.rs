@@ -2,7 +2,7 @@
 //! report lines.
 //!
 //! `rt_start_aarch64` continues the `Image` entry (the platform from the device tree),
-//! [`start_uefi`] the UEFI entry (the platform from the ACPI tables the entry read); both
+//! `start_uefi` the UEFI entry (the platform from the ACPI tables the entry read); both
 //! end in the same `run`.
 
 use super::gic::{self, GicInfo, IntId};
