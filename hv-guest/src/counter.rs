@@ -29,10 +29,14 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use hv_defs::register::HvRegisterName;
 use hv_defs::status::HvError;
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use hv_defs::vsm::HvVtlReturnControl;
 
 #[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
 use crate::platform::{CpuidResult, X64Platform, XmmBlock};
 use crate::platform::{HypercallEntry, Platform};
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+use crate::vsm::{VtlCodeEntry, VtlPlatform};
 
 /// A platform that counts the hypercalls made through it.
 #[derive(Debug, Default)]
@@ -125,6 +129,30 @@ impl<P: X64Platform> X64Platform for HypercallCounter<P> {
     }
 }
 
+/// VTL calls and returns are hypercalls (`HvCallVtlCall`, `HvCallVtlReturn`; TLFS 15.15.5,
+/// 15.15.6): each is counted and forwarded.
+#[cfg(any(target_arch = "x86_64", test, feature = "testing"))]
+impl<P: VtlPlatform> VtlPlatform for HypercallCounter<P> {
+    type Registers = P::Registers;
+
+    unsafe fn vtl_call(&self, entry: VtlCodeEntry, regs: &mut Self::Registers) {
+        self.tick();
+        // SAFETY: forwarded; the caller upholds `VtlPlatform::vtl_call`'s contract.
+        unsafe { self.inner.vtl_call(entry, regs) }
+    }
+
+    unsafe fn vtl_return(
+        &self,
+        entry: VtlCodeEntry,
+        control: HvVtlReturnControl,
+        regs: &mut Self::Registers,
+    ) {
+        self.tick();
+        // SAFETY: forwarded; the caller upholds `VtlPlatform::vtl_return`'s contract.
+        unsafe { self.inner.vtl_return(entry, control, regs) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use hv_defs::hypercall::{HvCallCode, HvHypercallOutput};
@@ -154,5 +182,40 @@ mod tests {
         assert!(matches!(fake.log()[1], Event::HypercallXmm(0x0001_0002, _)));
         assert_eq!(counter.reset(), 2);
         assert_eq!(counter.count(), 0);
+    }
+
+    #[test]
+    fn vtl_calls_and_returns_are_counted_and_forwarded() {
+        use crate::vsm::X64VtlRegisters;
+
+        let counter = HypercallCounter::new(FakePlatform::new());
+        // The other VTL answers every switch with RSI = RDI + 1.
+        counter
+            .inner()
+            .on_vtl_switch(|_, ctx| ctx.regs.rsi = ctx.regs.rdi + 1);
+        let entry = VtlCodeEntry::new(FakePlatform::entry(), 0x10);
+        let mut regs = X64VtlRegisters {
+            rdi: 7,
+            ..X64VtlRegisters::default()
+        };
+        // SAFETY: the fake never executes the entry; its handler plays the other VTL.
+        unsafe { counter.vtl_call(entry, &mut regs) };
+        assert_eq!(regs.rsi, 8);
+        let control = HvVtlReturnControl::new().with_fast_return(true);
+        // SAFETY: as above.
+        unsafe {
+            counter.vtl_return(
+                VtlCodeEntry::new(FakePlatform::entry(), 0x20),
+                control,
+                &mut regs,
+            )
+        };
+        assert_eq!(counter.count(), 2);
+        let log = counter.inner().log();
+        assert!(matches!(
+            log[0],
+            Event::VtlCall(0x10, X64VtlRegisters { rdi: 7, .. })
+        ));
+        assert!(matches!(log[1], Event::VtlReturn(0x20, 1, _)));
     }
 }

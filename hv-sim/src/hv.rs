@@ -38,10 +38,11 @@ use hv_defs::synic::{
 use hv_defs::timer::{HV_STIMER_COUNT, HvStimerConfig};
 use hv_defs::vp::{
     HV_GET_VP_INDEX_FROM_APIC_ID_ELEMENT_SIZE, HV_GET_VP_REGISTERS_INPUT_ELEMENT_SIZE,
-    HV_GET_VP_REGISTERS_OUTPUT_ELEMENT_SIZE, HvGetVpIndexFromApicIdInputHeader, HvInputVtl,
+    HV_GET_VP_REGISTERS_OUTPUT_ELEMENT_SIZE, HvGetVpIndexFromApicIdInputHeader,
     HvNotifyLongSpinWaitInput, HvSetVpRegistersElement, HvStartVirtualProcessorInput,
     HvVpAssistPageMsr, HvVpRegistersInputHeader,
 };
+use hv_defs::vsm::{HvEnablePartitionVtlInput, HvEnableVpVtlInput, HvModifyVtlProtectionMaskInput};
 use hv_defs::{HV_PAGE_SIZE, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, HvVpIndex};
 use unicorn_engine::unicorn_const::RegisterX86 as R;
 use zerocopy::FromBytes;
@@ -56,6 +57,7 @@ use crate::stats::bump;
 use crate::stimer::Stimer;
 use crate::synic::{Synic, page_fits};
 use crate::uc::{Cpu, XMM};
+use crate::vsm;
 
 /// MSRs Unicorn implements itself; the model lets the instruction execute natively.
 fn native_msr(msr: u32) -> bool {
@@ -77,12 +79,12 @@ const IA32_TSC: u32 = 0x10;
 /// The page-number part of an overlay MSR (bits 63:12).
 const GPFN_MASK: u64 = !0xFFF;
 
-/// Offsets in the hypercall page: the hypercall entry, and the VTL call and VTL return
-/// entries reserved for later VSM work (they issue HvCallVtlCall / HvCallVtlReturn).
+/// Offset of the hypercall entry in the hypercall page (TLFS 3.13).
 pub const HYPERCALL_PAGE_ENTRY: u64 = 0x000;
-/// VTL call entry offset in the hypercall page.
+/// Offset of the VTL call sequence in the hypercall page of a partition with VSM, as
+/// `HvRegisterVsmCodePageOffsets` reports it (TLFS 15.8).
 pub const HYPERCALL_PAGE_VTL_CALL: u64 = 0x010;
-/// VTL return entry offset in the hypercall page.
+/// Offset of the VTL return sequence (TLFS 15.8).
 pub const HYPERCALL_PAGE_VTL_RETURN: u64 = 0x020;
 
 /// The pattern written to fast-output registers the call leaves unused (TLFS 3.9 lets
@@ -103,6 +105,15 @@ pub(crate) struct Partition {
     tsc_invariant: HvTscInvariantControl,
     /// Original contents of RAM pages covered by an overlay, by GPA.
     overlays: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Partition {
+    /// Exchanges the partition-wide registers that are private to each VTL (TLFS
+    /// 15.11.1.1) with `other`'s: the guest OS id and the hypercall page.
+    pub(crate) fn swap_vtl_private(&mut self, other: &mut Self) {
+        std::mem::swap(&mut self.guest_os_id, &mut other.guest_os_id);
+        std::mem::swap(&mut self.hypercall, &mut other.hypercall);
+    }
 }
 
 /// One virtual processor.
@@ -451,19 +462,11 @@ impl Vm {
         }
         if new.enable() {
             let mut page = vec![0u8; HV_PAGE_SIZE];
-            let entries: [(u64, &[u8]); 3] = [
-                (HYPERCALL_PAGE_ENTRY, &[0x0F, 0x01, 0xC1, 0xC3]),
-                (
-                    HYPERCALL_PAGE_VTL_CALL,
-                    &[0xB9, 0x11, 0, 0, 0, 0x0F, 0x01, 0xC1, 0xC3],
-                ),
-                (
-                    HYPERCALL_PAGE_VTL_RETURN,
-                    &[0xB9, 0x12, 0, 0, 0, 0x0F, 0x01, 0xC1, 0xC3],
-                ),
-            ];
-            for (offset, code) in entries {
-                page[offset as usize..offset as usize + code.len()].copy_from_slice(code);
+            page[..4].copy_from_slice(&[0x0F, 0x01, 0xC1, 0xC3]);
+            if self.vsm_offered() {
+                for (offset, code) in vsm::vtl_code() {
+                    page[offset as usize..offset as usize + code.len()].copy_from_slice(&code);
+                }
             }
             self.map_overlay(cpu, gpa, &page);
         }
@@ -598,6 +601,15 @@ pub(crate) fn layout(code: HvCallCode) -> Option<CallLayout> {
         HvCallCode::HvCallStartVirtualProcessor => {
             simple(size_of::<HvStartVirtualProcessorInput>(), 0)
         }
+        // TLFS 15.15.2: one GPA page number per rep.
+        HvCallCode::HvCallModifyVtlProtectionMask => CallLayout {
+            input: size_of::<HvModifyVtlProtectionMaskInput>(),
+            rep_input: 8,
+            output: 0,
+        },
+        // TLFS 15.15.3, 15.15.4.
+        HvCallCode::HvCallEnablePartitionVtl => simple(size_of::<HvEnablePartitionVtlInput>(), 0),
+        HvCallCode::HvCallEnableVpVtl => simple(size_of::<HvEnableVpVtlInput>(), 0),
         // TLFS 7.10.4.
         HvCallCode::HvCallGetVpIndexFromApicId => CallLayout {
             input: size_of::<HvGetVpIndexFromApicIdInputHeader>(),
@@ -634,10 +646,11 @@ pub(crate) fn layout(code: HvCallCode) -> Option<CallLayout> {
 ///
 /// Appendix A names the privilege of most calls ([`HvCallInfo::privilege`]); three of its
 /// entries are recommendations (TLFS 2.4.5), which the hypervisor does not enforce.
-/// Appendix A leaves four gates out that TLFS 4.2.2, 3.14, 7.10.3 and 7.10.4 give:
+/// Appendix A leaves five gates out that TLFS 4.2.2, 3.14, 7.10.3, 7.10.4 and 15.3.1 give:
 /// `AccessVpRegisters` for `HvCallGetVpRegisters`/`HvCallSetVpRegisters`,
 /// `EnableExtendedHypercalls` for every extended call, `StartVirtualProcessor` for
-/// `HvCallStartVirtualProcessor` and `AccessVpIndex` for `HvCallGetVpIndexFromApicId`.
+/// `HvCallStartVirtualProcessor`, `AccessVpIndex` for `HvCallGetVpIndexFromApicId` and
+/// `AccessVsm` for the VSM calls.
 pub(crate) fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
     let none = HvPartitionPrivilegeMask::new();
     match info.code {
@@ -648,6 +661,12 @@ pub(crate) fn call_privilege(info: &HvCallInfo) -> HvPartitionPrivilegeMask {
             return none.with_start_virtual_processor(true);
         }
         HvCallCode::HvCallGetVpIndexFromApicId => return none.with_access_vp_index(true),
+        // TLFS 15.3.1: only a partition with AccessVsm may use VSM. (The status tables of
+        // 15.15.2–15.15.4 name CpuManagement, the host's privilege for enabling VTLs of a
+        // child partition; a partition enabling its own VTLs needs AccessVsm.)
+        HvCallCode::HvCallModifyVtlProtectionMask
+        | HvCallCode::HvCallEnablePartitionVtl
+        | HvCallCode::HvCallEnableVpVtl => return none.with_access_vsm(true),
         _ => {}
     }
     if info.code.is_extended() {
@@ -682,6 +701,9 @@ pub(crate) enum HcEnd {
     Continue(u16),
     /// Inject #UD.
     Ud,
+    /// The VP switched VTLs (TLFS 15.6, 15.7): no status is returned, the other VTL's
+    /// registers are loaded.
+    Switched,
 }
 
 /// Where the input and output blocks live.
@@ -707,6 +729,8 @@ impl Vm {
         // TLFS 3.5: only CPL 0 may call, or #UD; no hypervisor, no hypercalls.
         let end = if cpl != 0 || self.profile.hv.is_none() {
             HcEnd::Ud
+        } else if vsm::is_vtl_switch(control) && self.vsm_offered() {
+            self.vtl_switch_call(cpu, control, rip)
         } else {
             self.dispatch(cpu, control)
         };
@@ -715,6 +739,7 @@ impl Vm {
                 self.stats.hypercall_ud += 1;
                 self.inject_exception(cpu, 6, None);
             }
+            HcEnd::Switched => bump(&mut self.stats.hypercall, (code.get(), 0)),
             HcEnd::Done(status, reps) => {
                 bump(&mut self.stats.hypercall, (code.get(), status.get()));
                 let out = HvHypercallOutput::new()
@@ -844,7 +869,7 @@ impl Vm {
         // Write back output: memory for the reps done, or the fast-output registers.
         let done = match end {
             Done(_, reps) | HcEnd::Continue(reps) => usize::from(reps),
-            HcEnd::Ud => 0,
+            HcEnd::Ud | HcEnd::Switched => 0,
         };
         let start = usize::from(control.rep_start_index());
         let (from, upto) = if info.is_rep() {
@@ -901,6 +926,11 @@ impl Vm {
                 self.send_synthetic_ipi(control, input)
             }
             HvCallCode::HvCallStartVirtualProcessor => self.start_virtual_processor(cpu, input),
+            HvCallCode::HvCallEnablePartitionVtl => self.enable_partition_vtl(input),
+            HvCallCode::HvCallEnableVpVtl => self.enable_vp_vtl(input),
+            HvCallCode::HvCallModifyVtlProtectionMask => {
+                self.modify_vtl_protection_mask(cpu, control, input)
+            }
             HvCallCode::HvCallGetVpIndexFromApicId => {
                 self.get_vp_index_from_apic_id(control, input, output)
             }
@@ -930,12 +960,10 @@ impl Vm {
                 if vp as usize >= self.vps.len() {
                     return Done(HvStatus::INVALID_VP_INDEX, 0);
                 }
-                let vtl = header.input_vtl;
-                if vtl.into_bits() & HvInputVtl::RESERVED_MASK != 0
-                    || (vtl.use_target_vtl() && vtl.target_vtl() != 0)
-                {
-                    return Done(HvStatus::INVALID_PARAMETER, 0);
-                }
+                let vtl = match self.register_vtl(vp as usize, header.input_vtl) {
+                    Ok(vtl) => vtl,
+                    Err(status) => return Done(status, 0),
+                };
                 let header_len = size_of::<HvVpRegistersInputHeader>();
                 let count = control.rep_count();
                 let start = control.rep_start_index();
@@ -944,18 +972,28 @@ impl Vm {
                     let i_us = usize::from(i);
                     let status = if get {
                         let name = HvRegisterName::new(u32_at(header_len + 4 * i_us));
-                        match self.get_register(vp as usize, name) {
-                            Some(value) => {
+                        let value = match self.vsm_get_register(cpu, vp as usize, vtl, name) {
+                            Some(value) => value,
+                            None => self
+                                .get_register(vp as usize, name)
+                                .ok_or(HvStatus::INVALID_PARAMETER),
+                        };
+                        match value {
+                            Ok(value) => {
                                 output[16 * i_us..16 * i_us + 8]
                                     .copy_from_slice(&value.to_le_bytes());
                                 HvStatus::SUCCESS
                             }
-                            None => HvStatus::INVALID_PARAMETER,
+                            Err(status) => status,
                         }
                     } else {
                         let at = header_len + size_of::<HvSetVpRegistersElement>() * i_us;
                         let name = HvRegisterName::new(u32_at(at));
-                        self.set_register(name, u64_at(at + 16))
+                        let value = u64_at(at + 16);
+                        match self.vsm_set_register(cpu, vp as usize, vtl, name, value) {
+                            Some(status) => status,
+                            None => self.set_register(name, value),
+                        }
                     };
                     if status != HvStatus::SUCCESS {
                         return Done(status, i);

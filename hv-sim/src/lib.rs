@@ -64,6 +64,7 @@ mod uart;
 mod uc;
 mod vmbus;
 mod vpset;
+mod vsm;
 mod x86;
 
 pub use arm64::{Arm64Machine, is_image as is_arm64_image};

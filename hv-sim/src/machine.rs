@@ -18,6 +18,7 @@ use crate::stats::{Stats, bump};
 use crate::uart::{COM1, Uart};
 use crate::uc::{Cpu, Engine, Handler, UcError, Unmapped};
 use crate::vmbus::{Misbehaviour, Server as VmbusHost, VmbusChoice};
+use crate::vsm::VsmState;
 use crate::x86::{self, Delivered, EventKind, Fault};
 
 /// Virtual nanoseconds per guest instruction (a 1 GHz, one-instruction-per-cycle CPU).
@@ -168,6 +169,8 @@ pub(crate) struct Vm {
     /// Which VP runs; the others' CPU state.
     pub(crate) sched: Sched,
     pub(crate) part: Partition,
+    /// Virtual Secure Mode: VTLs, protections.
+    pub(crate) vsm: VsmState,
     blocks: HashMap<u64, Block>,
     hooked: HashSet<u64>,
     pending_sites: Vec<u64>,
@@ -623,6 +626,14 @@ impl Handler for Vm {
         }
     }
 
+    fn on_protected(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64) {
+        self.vsm_violation(cpu, kind, address);
+    }
+
+    fn on_step(&mut self, cpu: &mut Cpu<'_>, address: u64) {
+        self.vsm_step(cpu, address);
+    }
+
     fn on_unmapped(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64, _size: usize) {
         let rip = cpu.read(R::RIP).unwrap_or(0);
         self.cut_block(cpu, rip + 1);
@@ -736,6 +747,7 @@ impl Machine {
             vps,
             sched,
             part: Partition::default(),
+            vsm: VsmState::new(config.vps as usize),
             blocks: HashMap::new(),
             hooked: HashSet::new(),
             pending_sites: Vec::new(),
@@ -849,7 +861,13 @@ impl Machine {
                         }
                     }
                 }
-                (None, Err(error)) => return Err(SimError::Emulator { error, rip }),
+                // A VTL 0 access a VTL protection forbade ended the block (`vsm`).
+                (None, Err(error)) => {
+                    if !vm.vsm_deliver_pending(&mut cpu)? {
+                        return Err(SimError::Emulator { error, rip });
+                    }
+                    rip = cpu.read(R::RIP).map_err(emulator)?;
+                }
                 (None, Ok(())) if vm.at_hypercall(&cpu, rip) => {
                     // Unicorn sometimes ends a run at a VMCALL/VMMCALL without reporting
                     // it as an invalid instruction (seen when a code hook moved RIP in the

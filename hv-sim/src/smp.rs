@@ -223,7 +223,7 @@ fn canonical(address: u64) -> bool {
 }
 
 /// Whether the model can start a VP with `c`: 64-bit mode at CPL 0 (see the module docs).
-fn representable(c: &HvInitialVpContext) -> bool {
+pub(crate) fn representable(c: &HvInitialVpContext) -> bool {
     let attr = |s: &HvX64SegmentRegister, bit: u32| s.attributes & (1 << bit) != 0;
     let dpl = |s: &HvX64SegmentRegister| (s.attributes >> 5) & 3;
     let long_mode = c.cr0 & (CR0_PE | CR0_PG) == CR0_PE | CR0_PG
@@ -246,6 +246,13 @@ fn representable(c: &HvInitialVpContext) -> bool {
         && c.cr3 >> 52 == 0
         && canonical(c.gdtr.base)
         && canonical(c.idtr.base)
+}
+
+impl Sched {
+    /// The CPU state of a fresh engine.
+    pub(crate) fn reset_context(&self) -> &Context {
+        &self.reset
+    }
 }
 
 impl Vm {
@@ -407,7 +414,7 @@ impl Vm {
         self.sched.cur = next;
         self.sched.entered_at = self.instructions;
         self.stats.vp_switches += 1;
-        Ok(())
+        self.vsm_sync(cpu).map_err(emulator)
     }
 
     /// Builds VP `vp`'s context from the reset state with `setup`, without disturbing the
@@ -545,9 +552,13 @@ impl Vm {
         if input.rsvd != [0; 3] || input.target_vtl > 15 {
             return status(HvStatus::INVALID_PARAMETER);
         }
-        // No VTL above 0 is ever enabled in the model.
+        // Starting a VP in VTL 1 is not modelled (`vsm` module docs); a VTL 1 that set
+        // DenyLowerVtlStartup refuses starts from VTL 0 (TLFS 15.5.1.4).
         if input.target_vtl != 0 {
             return status(HvStatus::INVALID_VTL_STATE);
+        }
+        if self.vsm.active_vtl(self.cur()) == 0 && self.vsm.lower_vtl_startup_denied() {
+            return status(HvStatus::ACCESS_DENIED);
         }
         if self.sched.slots[vp].state != RunState::WaitForSipi {
             return status(HvStatus::INVALID_VP_STATE);
@@ -682,7 +693,7 @@ impl Vm {
 
 /// Loads a long-mode context into the CPU (in reset state); `Ok(false)` when FS or GS
 /// cannot be loaded from the context's GDT.
-fn load_long_mode(cpu: &mut Cpu<'_>, c: &HvInitialVpContext) -> Result<bool, UcError> {
+pub(crate) fn load_long_mode(cpu: &mut Cpu<'_>, c: &HvInitialVpContext) -> Result<bool, UcError> {
     let table = |t: hv_defs::vp::HvX64TableRegister| TableReg {
         base: t.base,
         limit: u32::from(t.limit),

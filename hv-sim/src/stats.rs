@@ -71,6 +71,15 @@ pub struct Stats {
     pub vp_starts: u64,
     /// Switches of the emulated CPU from one VP to another.
     pub vp_switches: u64,
+    /// VTL calls (`HvCallVtlCall` through the hypercall page, TLFS 15.6.1).
+    pub vtl_calls: u64,
+    /// VTL returns (`HvCallVtlReturn`, TLFS 15.7.1).
+    pub vtl_returns: u64,
+    /// VTL 0 accesses a VTL 1 protection forbade, each a secure memory intercept
+    /// (TLFS 15.9.2).
+    pub vtl_protection_violations: u64,
+    /// Intercept messages that found no free SINT0 slot in VTL 1's SIMP.
+    pub vtl_intercept_messages_lost: u64,
     /// Instructions run by each VP, by VP index.
     pub vp_instructions: BTreeMap<u32, u64>,
     /// arm64: SMCCC calls (`hvc #0`) by function id, hypercalls (`HV_FUNC_ID`) included.
@@ -156,7 +165,9 @@ impl Stats {
             out,
             "\"instructions\":{},\"virtual_ns\":{},\"hlt\":{},\"rdtsc\":{},\"long_spin_waits\":{},\
              \"hypercall_ud\":{},\"hypercall_continuations\":{},\"hypercall_fast\":{},\
-             \"hypercall_xmm\":{},\"ipi_dropped\":{},\"vp_starts\":{},\"vp_switches\":{},",
+             \"hypercall_xmm\":{},\"ipi_dropped\":{},\"vp_starts\":{},\"vp_switches\":{},\
+             \"vtl_calls\":{},\"vtl_returns\":{},\"vtl_protection_violations\":{},\
+             \"vtl_intercept_messages_lost\":{},",
             self.instructions,
             self.virtual_ns,
             self.hlt,
@@ -168,7 +179,11 @@ impl Stats {
             self.hypercall_xmm,
             self.ipi_dropped,
             self.vp_starts,
-            self.vp_switches
+            self.vp_switches,
+            self.vtl_calls,
+            self.vtl_returns,
+            self.vtl_protection_violations,
+            self.vtl_intercept_messages_lost
         );
         object(&mut out, "cpuid", &self.cpuid, |k| format!("{k:#x}"));
         out.push(',');

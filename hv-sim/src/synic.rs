@@ -64,6 +64,8 @@ pub(crate) enum Source {
     Port(u32),
     /// The timer message buffer of synthetic timer `n` (TLFS 11.3.2).
     Timer(u8),
+    /// A secure intercept for a higher VTL (TLFS 15.13; `vsm`).
+    Intercept,
 }
 
 /// A port the partition can reach through a connection (TLFS 11.10.6, 11.10.7).

@@ -24,8 +24,8 @@ use unicorn_engine::unicorn_const::{
 };
 use unicorn_engine::unicorn_const::{
     uc_close, uc_context_alloc, uc_context_free, uc_context_restore, uc_context_save, uc_ctl,
-    uc_emu_start, uc_emu_stop, uc_hook, uc_hook_add, uc_mem_map, uc_mem_read, uc_mem_write,
-    uc_mmio_map, uc_open, uc_reg_read, uc_reg_write,
+    uc_emu_start, uc_emu_stop, uc_hook, uc_hook_add, uc_mem_map, uc_mem_protect, uc_mem_read,
+    uc_mem_write, uc_mmio_map, uc_open, uc_reg_read, uc_reg_write,
 };
 
 /// An error reported by the Unicorn library.
@@ -62,6 +62,12 @@ pub(crate) trait Handler {
     fn on_interrupt(&mut self, cpu: &mut Cpu<'_>, vector: u32);
     /// An access to an address with no memory behind it.
     fn on_unmapped(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64, size: usize);
+    /// An access the page's permissions ([`Cpu::protect`]) do not allow, at guest physical
+    /// `address`. RIP is the accessing instruction's. The access does not happen; a write
+    /// does not stop the block, so the next instruction's [`Handler::on_step`] must.
+    fn on_protected(&mut self, cpu: &mut Cpu<'_>, kind: Unmapped, address: u64);
+    /// Before every instruction, once [`Cpu::hook_every_instruction`] was called.
+    fn on_step(&mut self, cpu: &mut Cpu<'_>, address: u64);
 }
 
 /// An owned Unicorn x86-64 engine.
@@ -70,6 +76,7 @@ pub(crate) struct Engine {
     handle: *mut uc_engine,
     user: *mut c_void,
     code_hook: *mut c_void,
+    step_hook: *mut c_void,
 }
 
 /// The CPU as seen from inside a hook, or from the owner between runs.
@@ -78,6 +85,7 @@ pub(crate) struct Cpu<'a> {
     handle: *mut uc_engine,
     user: *mut c_void,
     code_hook: *mut c_void,
+    step_hook: *mut c_void,
     _engine: PhantomData<&'a mut Engine>,
 }
 
@@ -99,6 +107,7 @@ impl Engine {
             handle,
             user: ptr::null_mut(),
             code_hook: ptr::null_mut(),
+            step_hook: ptr::null_mut(),
         };
         // SAFETY: `handle` is the open engine; mapping has no pointer arguments.
         check(unsafe { uc_mem_map(handle, 0, ram_bytes, Prot::ALL.0) })?;
@@ -111,6 +120,7 @@ impl Engine {
             handle: self.handle,
             user: self.user,
             code_hook: self.code_hook,
+            step_hook: self.step_hook,
             _engine: PhantomData,
         }
     }
@@ -125,6 +135,7 @@ impl Engine {
         let user = handler.cast::<c_void>();
         self.user = user;
         self.code_hook = code_tramp::<H> as *mut c_void;
+        self.step_hook = step_tramp::<H> as *mut c_void;
         let all = (1, 0);
         self.add(HookType::BLOCK, block_tramp::<H> as *mut c_void, all, None)?;
         self.add(
@@ -169,6 +180,12 @@ impl Engine {
                 | HookType::MEM_WRITE_UNMAPPED
                 | HookType::MEM_FETCH_UNMAPPED,
             unmapped_tramp::<H> as *mut c_void,
+            all,
+            None,
+        )?;
+        self.add(
+            HookType::MEM_READ_PROT | HookType::MEM_WRITE_PROT | HookType::MEM_FETCH_PROT,
+            prot_tramp::<H> as *mut c_void,
             all,
             None,
         )
@@ -326,6 +343,24 @@ impl Cpu<'_> {
         })
     }
 
+    /// Reads a model-specific register Unicorn implements (such as IA32_EFER).
+    pub(crate) fn read_msr(&self, index: u32) -> Result<u64, UcError> {
+        let mut msr = uc_x86_msr {
+            rid: index,
+            value: 0,
+        };
+        // SAFETY: `uc_x86_msr` is the type Unicorn reads `rid` from and writes `value` to
+        // for `RegisterX86::MSR`.
+        check(unsafe {
+            uc_reg_read(
+                self.handle,
+                RegisterX86::MSR as c_int,
+                (&raw mut msr).cast(),
+            )
+        })?;
+        Ok(msr.value)
+    }
+
     /// Reads a register of at most 64 bits (AArch64 PSTATE is 32 bits, zero-extended).
     pub(crate) fn read(&self, reg: impl UcReg) -> Result<u64, UcError> {
         let mut value = 0u64;
@@ -449,6 +484,47 @@ impl Cpu<'_> {
         check(unsafe { uc_ctl(self.handle, control) })
     }
 
+    /// Sets the permissions of the RAM page at `gpa` (page-aligned). An access they do not
+    /// allow reaches [`Handler::on_protected`]; the model's own memory accesses
+    /// ([`Cpu::write_mem`]) ignore them. Flush the TLB afterwards.
+    pub(crate) fn protect(
+        &mut self,
+        gpa: u64,
+        read: bool,
+        write: bool,
+        exec: bool,
+    ) -> Result<(), UcError> {
+        let perms = u32::from(read) | (u32::from(write) << 1) | (u32::from(exec) << 2);
+        // SAFETY: the engine is open; no pointer arguments.
+        check(unsafe { uc_mem_protect(self.handle, gpa, 0x1000, perms) })
+    }
+
+    /// Calls the handler's [`Handler::on_step`] before every instruction from now on
+    /// (blocks translated earlier are dropped here). Slow: the model does it only once a
+    /// page is protected.
+    pub(crate) fn hook_every_instruction(&mut self) -> Result<(), UcError> {
+        if self.code_hook.is_null() {
+            return Err(uc_error::HOOK);
+        }
+        let mut id: uc_hook = 0;
+        let kind = c_int::try_from(HookType::CODE.0).map_err(|_| uc_error::ARG)?;
+        // SAFETY: `step_tramp::<H>` has the code hook signature; `user` is the handler
+        // pointer `Engine::install` registered, and `step` was made for that handler type by
+        // `with`.
+        check(unsafe {
+            uc_hook_add(
+                self.handle,
+                &raw mut id,
+                kind,
+                self.step_hook,
+                self.user,
+                1,
+                0,
+            )
+        })?;
+        self.flush_code(0, u64::MAX)
+    }
+
     /// Calls the handler's [`Handler::on_code`] before the instruction at `address` from
     /// now on (blocks translated earlier must be flushed with [`Cpu::flush_code`]).
     pub(crate) fn hook_code_at(&mut self, address: u64) -> Result<(), UcError> {
@@ -491,6 +567,7 @@ unsafe fn with<H: Handler, R>(
         handle: uc,
         user,
         code_hook: code_tramp::<H> as *mut c_void,
+        step_hook: step_tramp::<H> as *mut c_void,
         _engine: PhantomData,
     };
     f(handler, &mut cpu)
@@ -514,6 +591,16 @@ unsafe extern "C" fn code_tramp<H: Handler>(
 ) {
     // SAFETY: registered by `Cpu::hook_code_at` with this handler type.
     unsafe { with::<H, _>(uc, user, |h, cpu| h.on_code(cpu, address)) }
+}
+
+unsafe extern "C" fn step_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    address: u64,
+    _size: u32,
+    user: *mut c_void,
+) {
+    // SAFETY: registered by `Cpu::hook_every_instruction` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_step(cpu, address)) }
 }
 
 unsafe extern "C" fn cpuid_tramp<H: Handler>(uc: *mut uc_engine, user: *mut c_void) -> c_int {
@@ -590,6 +677,28 @@ unsafe extern "C" fn unmapped_tramp<H: Handler>(
     let size = usize::try_from(size).unwrap_or(0);
     // SAFETY: registered by `Engine::install` with this handler type.
     unsafe { with::<H, _>(uc, user, |h, cpu| h.on_unmapped(cpu, kind, address, size)) };
+    false
+}
+
+/// Unicorn's `uc_mem_type` values for permission violations.
+const UC_MEM_WRITE_PROT: u32 = 22;
+const UC_MEM_READ_PROT: u32 = 23;
+
+unsafe extern "C" fn prot_tramp<H: Handler>(
+    uc: *mut uc_engine,
+    kind: u32,
+    address: u64,
+    _size: c_int,
+    _value: i64,
+    user: *mut c_void,
+) -> bool {
+    let kind = match kind {
+        UC_MEM_READ_PROT => Unmapped::Read,
+        UC_MEM_WRITE_PROT => Unmapped::Write,
+        _ => Unmapped::Fetch,
+    };
+    // SAFETY: registered by `Engine::install` with this handler type.
+    unsafe { with::<H, _>(uc, user, |h, cpu| h.on_protected(cpu, kind, address)) };
     false
 }
 
@@ -724,6 +833,7 @@ impl Engine {
             handle,
             user: ptr::null_mut(),
             code_hook: ptr::null_mut(),
+            step_hook: ptr::null_mut(),
         };
         // SAFETY: `handle` is the open engine; mapping has no pointer arguments.
         check(unsafe { uc_mem_map(handle, ram_base, ram_bytes, Prot::ALL.0) })?;
@@ -837,6 +947,7 @@ unsafe fn with_a64<H: Arm64Handler, R>(
         handle: uc,
         user,
         code_hook: ptr::null_mut(),
+        step_hook: ptr::null_mut(),
         _engine: PhantomData,
     };
     f(handler, &mut cpu)

@@ -153,6 +153,18 @@ enum SimCheck {
     Crash { message: bool },
 }
 
+impl SimCheck {
+    /// The outcome the demo's VSM line must have under `profile`: `ok` where the profile
+    /// offers VSM (`hyperv`), `unavailable` where it does not (`kvm`, `none`).
+    fn vsm_line(self, profile: Option<&str>) -> Option<&'static str> {
+        match (self, profile) {
+            (Self::Demo, Some("hyperv")) => Some("ok ("),
+            (Self::Demo, Some("kvm" | "none")) => Some("unavailable ("),
+            _ => None,
+        }
+    }
+}
+
 /// One boot on `hv-sim`: a kernel under a partition profile or a list of QEMU `hv-*` flags.
 struct SimBoot {
     kernel: &'static str,
@@ -501,6 +513,12 @@ fn sim_boot_all(bless: bool) -> Result<(), String> {
                 problems.push(format!(
                     "no `{expected}` line: VMBus {version} not negotiated"
                 ));
+            }
+        }
+        if let Some(expected) = boot.check.vsm_line(boot.profile) {
+            let line = format!("[hv] VSM: {expected}");
+            if !sim.run.serial.lines().any(|l| l.starts_with(&line)) {
+                problems.push(format!("no line starting `{line}`"));
             }
         }
         let stats = sim.stats.as_deref().unwrap_or_default();

@@ -28,6 +28,12 @@
 //! VTL resumes after its own call into the hypercall page, and its VTL control area says
 //! why it was entered ([`VtlControl::entry_reason`]). So the higher VTL's main loop is:
 //! return, read the entry reason and the registers, handle, return again.
+//!
+//! After an intercept (the lower VTL was stopped in the middle of its code, not in a VTL
+//! call) the registers `regs` holds on coming back are the lower VTL's, and it expects
+//! them back: return with [`VtlReturnGate::normal_return`] passing `regs.rax` and
+//! `regs.rcx`, since a fast return leaves RAX and RCX as the return sequence made them
+//! (TLFS 15.7.1.1). hv-sim's VSM model and the sample kernel's VTL 1 work this way.
 
 use core::marker::PhantomData;
 use core::mem::offset_of;

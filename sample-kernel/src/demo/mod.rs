@@ -11,6 +11,7 @@ mod mp;
 mod synic;
 mod time;
 mod vmbus;
+mod vsm;
 
 use ::core::fmt;
 
@@ -189,7 +190,7 @@ const ENLIGHTENMENTS: &[Enlightenment] = &[
     step("crash MSRs", synic::crash_msrs),
     step("extended capabilities", core::extended_capabilities),
     step("VMBus", vmbus::vmbus),
-    pending("VSM"),
+    step("VSM", vsm::vsm),
 ];
 
 /// An enlightenment exercised by `step`.
