@@ -198,26 +198,6 @@ const fn step(feature: &'static str, step: fn(&mut Context) -> Outcome) -> Enlig
     Enlightenment { feature, step }
 }
 
-/// An enlightenment whose step is not written yet: its `hv-guest` module has not landed.
-const fn pending(feature: &'static str) -> Enlightenment {
-    Enlightenment {
-        feature,
-        step: not_exercised_yet,
-    }
-}
-
-/// The step of every enlightenment whose `hv-guest` module has not landed: without the
-/// Hyper-V interface the enlightenment is unavailable; with it, the kernel cannot exercise
-/// it yet and says so (as unavailable, since nothing was tried that could fail).
-fn not_exercised_yet(cx: &mut Context) -> Outcome {
-    match cx.info() {
-        Ok(_) => Outcome::unavailable(format_args!(
-            "Hyper-V interface present; its hv-guest module has not landed yet"
-        )),
-        Err(outcome) => outcome,
-    }
-}
-
 /// Runs discovery and every step, recording each outcome (after the `info:` line a step
 /// may leave).
 pub(crate) fn run<W: fmt::Write>(report: &mut Report<W>, boot: &'static BootInfo) {
