@@ -80,7 +80,7 @@ mod x86 {
             let _ = message.write_str(MESSAGE);
             println!(
                 "[hv-crash] reporting a crash: P0 {P0:#x}, P1 0x1, P2 0x2, message of {} bytes \
-                 at {:#x}",
+                 (at {:#x})",
                 message.len(),
                 message.gpa()
             );

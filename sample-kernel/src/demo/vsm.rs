@@ -206,8 +206,8 @@ fn vsm_inner(cx: &mut Context) -> Result<Outcome, Outcome> {
         Enablement::AlreadyEnabled => "already enabled",
     };
     cx.note = Some(Text::format(format_args!(
-        "VSM: VTL 1 {} for the partition, {} on VP {vp}; it runs at {entry:#x} on its own \
-         stack (top {top:#x})",
+        "VSM: VTL 1 {} for the partition, {} on VP {vp}; it runs on its own stack (entry \
+         {entry:#x}, stack top {top:#x})",
         state(partition),
         state(on_vp),
     )));
