@@ -206,8 +206,8 @@ fn vsm_inner(cx: &mut Context) -> Result<Outcome, Outcome> {
         Enablement::AlreadyEnabled => "already enabled",
     };
     cx.note = Some(Text::format(format_args!(
-        "VSM: VTL 1 {} for the partition, {} on VP {vp}; it runs at {entry:#x} on its own \
-         stack (top {top:#x})",
+        "VSM: VTL 1 {} for the partition, {} on this VP (VP {vp}; VTL 1 entry at {entry:#x}, \
+         own stack up to {top:#x})",
         state(partition),
         state(on_vp),
     )));
