@@ -1396,7 +1396,9 @@ mod tests {
                 .unwrap();
             let expected: Vec<u64> = ranges.iter().flat_map(|r| r.entries(RangeFormat::Basic)).collect();
             prop_assert_eq!(plan.entries, expected.len() as u64);
-            let header = if high_vp { 40 } else { 24 };
+            // The Ex header: address space, flags, VP set format and bank mask (32 bytes), and
+            // one bank per 64 VPs touched ({3, 100}: banks 0 and 1).
+            let header = if high_vp { 48 } else { 24 };
             let minimum = if xmm && header + 8 * expected.len() <= 112 {
                 1
             } else {
