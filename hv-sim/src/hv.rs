@@ -565,6 +565,48 @@ pub(crate) struct CallLayout {
 
 /// The calls the model serves and their layouts (each call's TLFS section); every other
 /// code is answered with `HV_STATUS_INVALID_HYPERCALL_CODE`.
+/// What the control word says a call the model serves moves: its metadata, its layout
+/// and the input and output sizes (fixed part, variable header, rep lists).
+pub(crate) struct CallSize {
+    pub(crate) info: HvCallInfo,
+    pub(crate) layout: CallLayout,
+    pub(crate) in_size: usize,
+    pub(crate) out_size: usize,
+}
+
+/// Checks `control` as both front ends do before touching input (TLFS 3.7, 3.7.1: RsvdZ
+/// bits, known code, rep count and start, variable header; no nested calls; a fast call
+/// only where a fast form exists) and sizes the call; `Err` is the status to return.
+pub(crate) fn call_size(control: HvHypercallInput) -> Result<CallSize, HvStatus> {
+    let info = control.validate().map_err(HvStatus::from)?;
+    // The nested flag is for calls to the L0 hypervisor from a nested one; the model runs no
+    // nested hypervisor. The TLFS names no status for a fast call to a call without a fast
+    // form; invalid input is what the hypervisor returns.
+    if control.nested() || (control.fast() && !info.fast) {
+        return Err(HvStatus::INVALID_HYPERCALL_INPUT);
+    }
+    let layout = layout(control.call_code()).ok_or(HvStatus::INVALID_HYPERCALL_CODE)?;
+    let reps = if info.is_rep() {
+        usize::from(control.rep_count())
+    } else {
+        0
+    };
+    // TLFS 3.7.1: the variable header follows the fixed one, the rep list both.
+    let variable = 8 * usize::from(control.variable_header_size());
+    let in_size = layout.input + variable + reps * layout.rep_input;
+    let out_size = if info.is_rep() {
+        reps * layout.output
+    } else {
+        layout.output
+    };
+    Ok(CallSize {
+        info,
+        layout,
+        in_size,
+        out_size,
+    })
+}
+
 pub(crate) fn layout(code: HvCallCode) -> Option<CallLayout> {
     let simple = |input, output| CallLayout {
         input,
@@ -763,32 +805,14 @@ impl Vm {
     fn dispatch(&mut self, cpu: &mut Cpu<'_>, control: HvHypercallInput) -> HcEnd {
         use HcEnd::Done;
         let bad_input = Done(HvStatus::INVALID_HYPERCALL_INPUT, 0);
-        // TLFS 3.7, 3.7.1: RsvdZ bits, known code, rep count and start, variable header.
-        let info = match control.validate() {
-            Ok(info) => info,
-            Err(error) => return Done(error.into(), 0),
-        };
-        // The nested flag is for calls to the L0 hypervisor from a nested one; the model
-        // runs no nested hypervisor. The TLFS names no status for a fast call to a call
-        // without a fast form; invalid input is what the hypervisor returns.
-        if control.nested() || (control.fast() && !info.fast) {
-            return bad_input;
-        }
-        let Some(layout) = layout(control.call_code()) else {
-            return Done(HvStatus::INVALID_HYPERCALL_CODE, 0);
-        };
-        let reps = if info.is_rep() {
-            usize::from(control.rep_count())
-        } else {
-            0
-        };
-        // TLFS 3.7.1: the variable header follows the fixed one, the rep list both.
-        let variable = 8 * usize::from(control.variable_header_size());
-        let in_size = layout.input + variable + reps * layout.rep_input;
-        let out_size = if info.is_rep() {
-            reps * layout.output
-        } else {
-            layout.output
+        let CallSize {
+            info,
+            layout,
+            in_size,
+            out_size,
+        } = match call_size(control) {
+            Ok(size) => size,
+            Err(status) => return Done(status, 0),
         };
         let features = self.profile.features();
         let io = if control.fast() {

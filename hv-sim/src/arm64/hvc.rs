@@ -59,7 +59,7 @@ use super::timer::CNTFRQ_HZ;
 use super::{Vm, le64};
 use crate::crash::CrashReport;
 use crate::error::Exit;
-use crate::hv::{call_privilege, layout};
+use crate::hv::{CallSize, call_privilege, call_size};
 use crate::profile::Profile;
 use crate::stats::bump;
 use crate::uc::{Cpu, Xn};
@@ -419,27 +419,14 @@ impl Vm {
     ) -> HcEnd {
         use HcEnd::Done;
         let bad_input = Done(HvStatus::INVALID_HYPERCALL_INPUT, 0);
-        // TLFS 3.7, 3.7.1: RsvdZ bits, known code, rep count and start, variable header.
-        let info = match control.validate() {
-            Ok(info) => info,
-            Err(error) => return Done(error.into(), 0),
-        };
-        if control.nested() || (control.fast() && !info.fast) {
-            return bad_input;
-        }
-        let Some(layout) = layout(control.call_code()) else {
-            return Done(HvStatus::INVALID_HYPERCALL_CODE, 0);
-        };
-        let reps = if info.is_rep() {
-            usize::from(control.rep_count())
-        } else {
-            0
-        };
-        let in_size = layout.input + reps * layout.rep_input;
-        let out_size = if info.is_rep() {
-            reps * layout.output
-        } else {
-            layout.output
+        let CallSize {
+            info,
+            layout,
+            in_size,
+            out_size,
+        } = match call_size(control) {
+            Ok(size) => size,
+            Err(status) => return Done(status, 0),
         };
         let mut input = vec![0u8; in_size];
         let output_gpa = if control.fast() {
